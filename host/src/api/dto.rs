@@ -1,0 +1,264 @@
+//! Request and response bodies of the REST API (contract §1).
+//!
+//! Required fields are `Option` here so that a missing one is a 422
+//! (validation) while a wrongly typed one is a 400 (deserialization).
+
+use serde::{Deserialize, Serialize};
+
+use crate::runtime::Usage;
+use crate::store::StyleExample;
+
+/// `POST /api/v1/analyze` body.
+#[derive(Debug, Deserialize)]
+pub struct AnalyzeBody {
+    /// The prompt, 1..=100000 characters.
+    pub prompt: Option<String>,
+    /// Affects token counting.
+    pub target_model: Option<String>,
+    /// Plugin name.
+    pub strategy: Option<String>,
+    /// Whether the LLM may be used.
+    pub use_llm: Option<bool>,
+}
+
+/// `POST /api/v1/remix` body.
+#[derive(Debug, Deserialize)]
+pub struct RemixBody {
+    /// The prompt to remix.
+    pub prompt: Option<String>,
+    /// Style name.
+    pub style: Option<String>,
+    /// Extra guidance.
+    pub instructions: Option<String>,
+    /// 1..=5.
+    pub variants: Option<i64>,
+    /// Whether the LLM may be used.
+    pub use_llm: Option<bool>,
+    /// Plugin name.
+    pub strategy: Option<String>,
+}
+
+/// One input/output example of a create request.
+#[derive(Debug, Deserialize)]
+pub struct ExampleBody {
+    /// Example input.
+    pub input: Option<String>,
+    /// Example output.
+    pub output: Option<String>,
+}
+
+/// `POST /api/v1/create` body.
+#[derive(Debug, Deserialize)]
+pub struct CreateBody {
+    /// What the prompt must achieve.
+    pub goal: Option<String>,
+    /// Background.
+    pub context: Option<String>,
+    /// Who reads the output.
+    pub audience: Option<String>,
+    /// Desired output form.
+    pub output_format: Option<String>,
+    /// Constraints.
+    pub constraints: Option<Vec<String>>,
+    /// Examples.
+    pub examples: Option<Vec<ExampleBody>>,
+    /// Variable names to use as `{{name}}`.
+    pub variables: Option<Vec<String>>,
+    /// Target model.
+    pub target_model: Option<String>,
+    /// Plugin name.
+    pub strategy: Option<String>,
+    /// Whether the LLM may be used.
+    pub use_llm: Option<bool>,
+}
+
+/// `POST /api/v1/styles` body (and `PUT`, without `name`).
+#[derive(Debug, Deserialize)]
+pub struct StyleBody {
+    /// Unique name.
+    pub name: Option<String>,
+    /// One line on what the style does.
+    pub description: Option<String>,
+    /// Guidance for the rewriter.
+    pub instructions: Option<String>,
+    /// Before/after examples.
+    pub examples: Option<Vec<StyleExampleBody>>,
+}
+
+/// A before/after example in a style body.
+#[derive(Debug, Deserialize)]
+pub struct StyleExampleBody {
+    /// Before.
+    pub before: Option<String>,
+    /// After.
+    pub after: Option<String>,
+}
+
+impl StyleExampleBody {
+    /// Validated conversion.
+    pub fn into_example(self, index: usize) -> Result<StyleExample, String> {
+        match (self.before, self.after) {
+            (Some(before), Some(after))
+                if !before.trim().is_empty() && !after.trim().is_empty() =>
+            {
+                Ok(StyleExample { before, after })
+            }
+            _ => Err(format!(
+                "examples[{index}] needs non-empty `before` and `after`"
+            )),
+        }
+    }
+}
+
+/// Plugin identity in responses.
+#[derive(Debug, Serialize)]
+pub struct StrategyDto {
+    /// Plugin name.
+    pub name: String,
+    /// Plugin version.
+    pub version: String,
+}
+
+/// LLM usage in responses.
+#[derive(Debug, Serialize)]
+pub struct UsageDto {
+    /// Chat completions made.
+    pub llm_calls: u32,
+    /// Prompt tokens.
+    pub input_tokens: u64,
+    /// Completion tokens.
+    pub output_tokens: u64,
+    /// Model, or null when no LLM was called.
+    pub model: Option<String>,
+}
+
+impl From<Usage> for UsageDto {
+    fn from(u: Usage) -> UsageDto {
+        UsageDto {
+            llm_calls: u.llm_calls,
+            input_tokens: u.input_tokens,
+            output_tokens: u.output_tokens,
+            model: u.model,
+        }
+    }
+}
+
+/// Scores of an analysis.
+#[derive(Debug, Serialize)]
+pub struct ScoresDto {
+    /// Overall.
+    pub overall: u8,
+    /// Clarity.
+    pub clarity: u8,
+    /// Specificity.
+    pub specificity: u8,
+    /// Structure.
+    pub structure: u8,
+    /// Context.
+    pub context: u8,
+    /// Output format.
+    pub output_format: u8,
+}
+
+/// A character span.
+#[derive(Debug, Serialize)]
+pub struct SpanDto {
+    /// Start, in characters.
+    pub start: u32,
+    /// End (exclusive), in characters.
+    pub end: u32,
+}
+
+/// One issue.
+#[derive(Debug, Serialize)]
+pub struct IssueDto {
+    /// kebab-case code.
+    pub code: String,
+    /// info, warning or error.
+    pub severity: &'static str,
+    /// Human sentence.
+    pub message: String,
+    /// Where, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span: Option<SpanDto>,
+    /// How to fix it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggestion: Option<String>,
+}
+
+/// Prompt statistics.
+#[derive(Debug, Serialize)]
+pub struct StatsDto {
+    /// Characters.
+    pub chars: u32,
+    /// Words.
+    pub words: u32,
+    /// Tokens.
+    pub tokens: u32,
+    /// BPE encoding used.
+    pub tokenizer: String,
+    /// Template variables found.
+    pub variables: Vec<String>,
+}
+
+/// `POST /api/v1/analyze` answer.
+#[derive(Debug, Serialize)]
+pub struct AnalyzeResponse {
+    /// Scores.
+    pub scores: ScoresDto,
+    /// Issues.
+    pub issues: Vec<IssueDto>,
+    /// Suggestions.
+    pub suggestions: Vec<String>,
+    /// Stats.
+    pub stats: StatsDto,
+    /// Which plugin answered.
+    pub strategy: StrategyDto,
+    /// LLM usage.
+    pub usage: UsageDto,
+}
+
+/// A style in responses.
+#[derive(Debug, Serialize)]
+pub struct StyleRef {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Source.
+    pub source: String,
+}
+
+/// `POST /api/v1/remix` answer.
+#[derive(Debug, Serialize)]
+pub struct RemixResponse {
+    /// The best variant.
+    pub prompt: String,
+    /// All variants; `variants[0] == prompt`.
+    pub variants: Vec<String>,
+    /// The style used.
+    pub style: StyleRef,
+    /// What changed and why.
+    pub changes: Vec<String>,
+    /// Which plugin answered.
+    pub strategy: StrategyDto,
+    /// LLM usage.
+    pub usage: UsageDto,
+}
+
+/// `POST /api/v1/create` answer.
+#[derive(Debug, Serialize)]
+pub struct CreateResponse {
+    /// The created prompt.
+    pub prompt: String,
+    /// Optional system prompt.
+    pub system: Option<String>,
+    /// Variables used.
+    pub variables: Vec<String>,
+    /// Why it is built this way.
+    pub rationale: String,
+    /// Which plugin answered.
+    pub strategy: StrategyDto,
+    /// LLM usage.
+    pub usage: UsageDto,
+}

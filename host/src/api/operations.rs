@@ -1,0 +1,254 @@
+//! The three strategy operations: analyze, remix, create.
+
+use axum::{Extension, Json, extract::State, http::StatusCode};
+
+use super::{
+    AppState,
+    dto::{
+        AnalyzeBody, AnalyzeResponse, CreateBody, CreateResponse, IssueDto, RemixBody,
+        RemixResponse, ScoresDto, SpanDto, StatsDto, StrategyDto, StyleRef,
+    },
+    error::ApiError,
+    json::ApiJson,
+    middleware::RequestId,
+};
+use crate::llm::LlmError;
+use crate::runtime::{Called, analyzer, creator, remixer, tokens};
+use crate::store::StyleSource;
+
+const MAX_PROMPT_CHARS: usize = 100_000;
+const MAX_FIELD_CHARS: usize = 20_000;
+
+fn prompt_field(value: Option<String>, field: &str) -> Result<String, ApiError> {
+    let v = value.unwrap_or_default();
+    if v.trim().is_empty() {
+        return Err(ApiError::validation(format!(
+            "`{field}` is required and must not be empty"
+        )));
+    }
+    let n = v.chars().count();
+    if n > MAX_PROMPT_CHARS {
+        return Err(ApiError::validation(format!(
+            "`{field}` has {n} characters; the limit is {MAX_PROMPT_CHARS}"
+        )));
+    }
+    Ok(v)
+}
+
+fn optional_field(value: Option<String>, field: &str) -> Result<Option<String>, ApiError> {
+    match value {
+        Some(v) if v.chars().count() > MAX_FIELD_CHARS => Err(ApiError::validation(format!(
+            "`{field}` is longer than {MAX_FIELD_CHARS} characters"
+        ))),
+        Some(v) if v.trim().is_empty() => Ok(None),
+        other => Ok(other),
+    }
+}
+
+fn strategy_field(value: Option<String>) -> Result<Option<String>, ApiError> {
+    match value {
+        Some(s) if s.trim().is_empty() => Err(ApiError::validation(
+            "`strategy` must not be empty when given",
+        )),
+        other => Ok(other),
+    }
+}
+
+/// `use_llm` defaults to whether a provider is configured; asking for the
+/// LLM without one is a 503 before any plugin runs.
+fn resolve_use_llm(state: &AppState, asked: Option<bool>) -> Result<bool, ApiError> {
+    let use_llm = asked.unwrap_or(state.llm_configured);
+    if use_llm && !state.llm_configured {
+        return Err(LlmError::NotConfigured.into());
+    }
+    Ok(use_llm)
+}
+
+fn strategy<T>(c: &Called<T>) -> StrategyDto {
+    StrategyDto {
+        name: c.plugin.clone(),
+        version: c.version.clone(),
+    }
+}
+
+/// `POST /api/v1/analyze`.
+pub async fn analyze(
+    State(state): State<AppState>,
+    Extension(RequestId(id)): Extension<RequestId>,
+    ApiJson(body): ApiJson<AnalyzeBody>,
+) -> Result<Json<AnalyzeResponse>, ApiError> {
+    let prompt = prompt_field(body.prompt, "prompt")?;
+    let target_model = optional_field(body.target_model, "target_model")?;
+    let strategy_name = strategy_field(body.strategy)?;
+    let use_llm = resolve_use_llm(&state, body.use_llm)?;
+    let request = analyzer::AnalyzeRequest {
+        tokenizer: tokens::encoding_for_model(target_model.as_deref()).to_string(),
+        prompt,
+        target_model,
+        use_llm,
+    };
+    let called = state
+        .runtime
+        .analyze(strategy_name.as_deref(), request, &id)
+        .await?;
+    let strategy = strategy(&called);
+    let r = called.value;
+    Ok(Json(AnalyzeResponse {
+        scores: ScoresDto {
+            overall: r.scores.overall,
+            clarity: r.scores.clarity,
+            specificity: r.scores.specificity,
+            structure: r.scores.structure,
+            context: r.scores.context,
+            output_format: r.scores.output_format,
+        },
+        issues: r
+            .issues
+            .into_iter()
+            .map(|i| IssueDto {
+                code: i.code,
+                severity: match i.severity {
+                    analyzer::Severity::Info => "info",
+                    analyzer::Severity::Warning => "warning",
+                    analyzer::Severity::Error => "error",
+                },
+                message: i.message,
+                span: i.span.map(|s| SpanDto {
+                    start: s.start,
+                    end: s.end,
+                }),
+                suggestion: i.suggestion,
+            })
+            .collect(),
+        suggestions: r.suggestions,
+        stats: StatsDto {
+            chars: r.stats.chars,
+            words: r.stats.words,
+            tokens: r.stats.tokens,
+            tokenizer: r.stats.tokenizer,
+            variables: r.stats.variables,
+        },
+        strategy,
+        usage: called.usage.into(),
+    }))
+}
+
+/// `POST /api/v1/remix`.
+pub async fn remix(
+    State(state): State<AppState>,
+    Extension(RequestId(id)): Extension<RequestId>,
+    ApiJson(body): ApiJson<RemixBody>,
+) -> Result<Json<RemixResponse>, ApiError> {
+    let prompt = prompt_field(body.prompt, "prompt")?;
+    let style_name = body.style.unwrap_or_default();
+    if style_name.trim().is_empty() {
+        return Err(ApiError::validation(
+            "`style` is required; GET /api/v1/styles lists them",
+        ));
+    }
+    let variants = body.variants.unwrap_or(1);
+    if !(1..=5).contains(&variants) {
+        return Err(ApiError::validation(format!(
+            "`variants` must be between 1 and 5 (got {variants})"
+        )));
+    }
+    let instructions = optional_field(body.instructions, "instructions")?;
+    let strategy_name = strategy_field(body.strategy)?;
+    let use_llm = resolve_use_llm(&state, body.use_llm)?;
+    let Some(style) = state.db.get_style(&style_name).await? else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "style_not_found",
+            format!("no style named '{style_name}'; GET /api/v1/styles lists them"),
+        ));
+    };
+    // A plugin's own styles go to that plugin; builtin and user styles to the
+    // default remixer.
+    let plugin = match (strategy_name, style.source_kind()) {
+        (Some(s), _) => Some(s),
+        (None, StyleSource::Plugin(p)) => Some(p),
+        (None, _) => None,
+    };
+    let request = remixer::RemixRequest {
+        prompt,
+        style: style.name.clone(),
+        instructions,
+        variants: variants as u8,
+        use_llm,
+    };
+    let called = state.runtime.remix(plugin.as_deref(), request, &id).await?;
+    let strategy = strategy(&called);
+    let r = called.value;
+    Ok(Json(RemixResponse {
+        prompt: r.variants.first().cloned().unwrap_or_default(),
+        variants: r.variants,
+        style: StyleRef {
+            name: style.name,
+            description: style.description,
+            source: style.source,
+        },
+        changes: r.changes,
+        strategy,
+        usage: called.usage.into(),
+    }))
+}
+
+/// `POST /api/v1/create`.
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(RequestId(id)): Extension<RequestId>,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> Result<Json<CreateResponse>, ApiError> {
+    let goal = prompt_field(body.goal, "goal")?;
+    let mut examples = Vec::new();
+    for (i, e) in body.examples.unwrap_or_default().into_iter().enumerate() {
+        match (e.input, e.output) {
+            (Some(input), Some(output)) => examples.push(creator::Example { input, output }),
+            _ => {
+                return Err(ApiError::validation(format!(
+                    "examples[{i}] needs both `input` and `output`"
+                )));
+            }
+        }
+    }
+    let variables = body.variables.unwrap_or_default();
+    for v in &variables {
+        if !ps_guest_util::is_variable_name(v) {
+            return Err(ApiError::validation(format!(
+                "variable name '{v}' is not valid: use letters, digits, `_`, `-` or `.`, starting with a letter or `_`"
+            )));
+        }
+    }
+    let constraints = body.constraints.unwrap_or_default();
+    if constraints.len() > 50 || examples.len() > 20 || variables.len() > 50 {
+        return Err(ApiError::validation(
+            "at most 50 constraints, 20 examples and 50 variables are allowed",
+        ));
+    }
+    let request = creator::CreateRequest {
+        goal,
+        context: optional_field(body.context, "context")?,
+        audience: optional_field(body.audience, "audience")?,
+        output_format: optional_field(body.output_format, "output_format")?,
+        constraints,
+        examples,
+        variables,
+        target_model: optional_field(body.target_model, "target_model")?,
+        use_llm: resolve_use_llm(&state, body.use_llm)?,
+    };
+    let strategy_name = strategy_field(body.strategy)?;
+    let called = state
+        .runtime
+        .create(strategy_name.as_deref(), request, &id)
+        .await?;
+    let strategy = strategy(&called);
+    let r = called.value;
+    Ok(Json(CreateResponse {
+        prompt: r.prompt,
+        system: r.system,
+        variables: r.variables,
+        rationale: r.rationale,
+        strategy,
+        usage: called.usage.into(),
+    }))
+}

@@ -1,0 +1,128 @@
+//! The style registry's CRUD routes.
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+};
+use serde_json::{Value, json};
+
+use super::{
+    AppState,
+    dto::{StyleBody, StyleExampleBody},
+    error::ApiError,
+    json::ApiJson,
+};
+use crate::runtime::is_valid_name;
+use crate::store::{NewStyle, StyleExample, StyleRecord, StyleUpdate};
+
+const MAX_TEXT: usize = 20_000;
+const MAX_EXAMPLES: usize = 20;
+
+/// `GET /api/v1/styles`.
+pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let styles = state.db.list_styles().await?;
+    Ok(Json(json!({ "styles": styles })))
+}
+
+/// `GET /api/v1/styles/{name}`.
+pub async fn get(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<StyleRecord>, ApiError> {
+    match state.db.get_style(&name).await? {
+        Some(s) => Ok(Json(s)),
+        None => Err(not_found(&name)),
+    }
+}
+
+fn not_found(name: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "style_not_found",
+        format!("no style named '{name}'; GET /api/v1/styles lists them"),
+    )
+}
+
+fn required_text(value: Option<String>, field: &str) -> Result<String, ApiError> {
+    let v = value.unwrap_or_default();
+    if v.trim().is_empty() {
+        return Err(ApiError::validation(format!(
+            "`{field}` is required and must not be empty"
+        )));
+    }
+    if v.chars().count() > MAX_TEXT {
+        return Err(ApiError::validation(format!(
+            "`{field}` is longer than {MAX_TEXT} characters"
+        )));
+    }
+    Ok(v)
+}
+
+fn examples(list: Option<Vec<StyleExampleBody>>) -> Result<Vec<StyleExample>, ApiError> {
+    let list = list.unwrap_or_default();
+    if list.len() > MAX_EXAMPLES {
+        return Err(ApiError::validation(format!(
+            "at most {MAX_EXAMPLES} examples are allowed"
+        )));
+    }
+    list.into_iter()
+        .enumerate()
+        .map(|(i, e)| e.into_example(i).map_err(ApiError::validation))
+        .collect()
+}
+
+/// `POST /api/v1/styles` → 201.
+pub async fn create(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<StyleBody>,
+) -> Result<(StatusCode, Json<StyleRecord>), ApiError> {
+    let name = body.name.unwrap_or_default();
+    if !is_valid_name(&name) {
+        return Err(ApiError::validation(format!(
+            "`name` must match ^[a-z0-9][a-z0-9-]{{0,63}}$ (got '{name}')"
+        )));
+    }
+    let style = NewStyle {
+        name,
+        description: required_text(body.description, "description")?,
+        instructions: required_text(body.instructions, "instructions")?,
+        examples: examples(body.examples)?,
+    };
+    let stored = state.db.create_style(style).await?;
+    Ok((StatusCode::CREATED, Json(stored)))
+}
+
+/// `PUT /api/v1/styles/{name}`: replace a user style's fields.
+pub async fn update(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<StyleBody>,
+) -> Result<Json<StyleRecord>, ApiError> {
+    if let Some(other) = body.name.as_deref()
+        && other != name
+    {
+        return Err(ApiError::validation(format!(
+            "`name` in the body ('{other}') differs from the path ('{name}'); styles cannot be renamed"
+        )));
+    }
+    // Look first so an absent style is a 404 even when the body is invalid.
+    if state.db.get_style(&name).await?.is_none() {
+        return Err(not_found(&name));
+    }
+    let update = StyleUpdate {
+        description: required_text(body.description, "description")?,
+        instructions: required_text(body.instructions, "instructions")?,
+        examples: examples(body.examples)?,
+    };
+    Ok(Json(state.db.update_style(&name, update).await?))
+}
+
+/// `DELETE /api/v1/styles/{name}` → 204.
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.db.delete_style(&name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

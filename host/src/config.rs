@@ -1,0 +1,247 @@
+//! Server configuration: command-line flags that mirror the environment
+//! variables of the contract (a `.env` file is read first by `main`).
+
+use std::{fmt, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
+
+use clap::{Args, ValueEnum};
+
+/// A secret value (API key) that never appears in Debug output or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself; call only where it is sent to its owner.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.trim().to_string()))
+    }
+}
+
+/// Which LLM provider to talk to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProviderKind {
+    /// Any OpenAI-compatible chat-completions server.
+    Openai,
+    /// Anthropic's native Messages API (not yet implemented).
+    Anthropic,
+    /// Google's native generateContent API (not yet implemented).
+    Gemini,
+    /// A local OpenAI-compatible server (llama.cpp, Ollama, vLLM) at
+    /// `http://127.0.0.1:8081/v1` unless a base URL is given.
+    Local,
+    /// No provider: deterministic strategies only.
+    None,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything `promptsculptor serve` needs.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Listen address.
+    #[arg(long, env = "PROMPTSCULPTOR_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// SQLite file (created and migrated at start).
+    #[arg(long, env = "PROMPTSCULPTOR_DB", default_value = "promptsculptor.db")]
+    pub db: PathBuf,
+    /// Folder of `*.wasm` plugin components.
+    #[arg(long, env = "PROMPTSCULPTOR_PLUGINS_DIR", default_value = "plugins")]
+    pub plugins_dir: PathBuf,
+    /// Folder of compiled-component cache files; empty disables the cache.
+    #[arg(
+        long,
+        env = "PROMPTSCULPTOR_CACHE_DIR",
+        default_value = ".cache/promptsculptor"
+    )]
+    pub cache_dir: PathBuf,
+    /// LLM provider. Unset: `openai` when OPENAI_API_KEY or a base URL is set, else none.
+    #[arg(
+        long,
+        env = "PROMPTSCULPTOR_LLM_PROVIDER",
+        value_enum,
+        ignore_case = true
+    )]
+    pub llm_provider: Option<ProviderKind>,
+    /// Model name (default: the provider's default).
+    #[arg(long, env = "PROMPTSCULPTOR_LLM_MODEL")]
+    pub llm_model: Option<String>,
+    /// Provider base URL including the version path, e.g. http://127.0.0.1:8081/v1.
+    #[arg(long, env = "PROMPTSCULPTOR_LLM_BASE_URL")]
+    pub llm_base_url: Option<String>,
+    /// OpenAI (or compatible server) API key.
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
+    pub openai_api_key: Option<Secret>,
+    /// Anthropic API key.
+    #[arg(long, env = "ANTHROPIC_API_KEY", hide_env_values = true)]
+    pub anthropic_api_key: Option<Secret>,
+    /// Gemini API key.
+    #[arg(long, env = "GEMINI_API_KEY", hide_env_values = true)]
+    pub gemini_api_key: Option<Secret>,
+    /// Comma-separated API keys; when set, /api/v1/* requires `Authorization: Bearer <key>`.
+    #[arg(long, env = "PROMPTSCULPTOR_API_KEYS", hide_env_values = true)]
+    pub api_keys: Option<Secret>,
+    /// Deadline of one LLM call, retries included, in seconds.
+    #[arg(long, env = "PROMPTSCULPTOR_LLM_TIMEOUT_SECS", default_value_t = 60)]
+    pub llm_timeout_secs: u64,
+    /// Deadline of one plugin call, its LLM calls included, in seconds.
+    #[arg(
+        long,
+        env = "PROMPTSCULPTOR_PLUGIN_TIMEOUT_SECS",
+        default_value_t = 120
+    )]
+    pub plugin_timeout_secs: u64,
+    /// Request body limit in bytes.
+    #[arg(
+        long,
+        env = "PROMPTSCULPTOR_MAX_BODY_BYTES",
+        default_value_t = 1_048_576
+    )]
+    pub max_body_bytes: usize,
+    /// Requests per minute per API key (or client IP without keys); unset: no limit.
+    #[arg(long, env = "PROMPTSCULPTOR_RATE_LIMIT_PER_MIN")]
+    pub rate_limit_per_min: Option<u32>,
+    /// Linear-memory cap of one plugin call, in MiB.
+    #[arg(long, env = "PROMPTSCULPTOR_PLUGIN_MEMORY_MB", default_value_t = 128)]
+    pub plugin_memory_mb: u32,
+    /// Cap on LLM calls one plugin call may make.
+    #[arg(
+        long,
+        env = "PROMPTSCULPTOR_PLUGIN_MAX_LLM_CALLS",
+        default_value_t = 16
+    )]
+    pub plugin_max_llm_calls: u32,
+    /// Plugin calls running at once (size of the instance pool); more wait.
+    #[arg(
+        long,
+        env = "PROMPTSCULPTOR_MAX_CONCURRENT_PLUGINS",
+        default_value_t = 1024
+    )]
+    pub max_concurrent_plugins: u32,
+    /// Use wasmtime's pooling allocator (faster instantiation).
+    #[arg(long, env = "PROMPTSCULPTOR_POOLING", default_value_t = true, action = clap::ArgAction::Set)]
+    pub pooling: bool,
+    /// Default analyze plugin.
+    #[arg(
+        long,
+        env = "PROMPTSCULPTOR_DEFAULT_ANALYZER",
+        default_value = "analyze"
+    )]
+    pub default_analyzer: String,
+    /// Default remix plugin (serves builtin and user styles).
+    #[arg(long, env = "PROMPTSCULPTOR_DEFAULT_REMIXER", default_value = "remix")]
+    pub default_remixer: String,
+    /// Default create plugin.
+    #[arg(long, env = "PROMPTSCULPTOR_DEFAULT_CREATOR", default_value = "create")]
+    pub default_creator: String,
+    /// Log format.
+    #[arg(
+        long,
+        env = "PROMPTSCULPTOR_LOG_FORMAT",
+        value_enum,
+        ignore_case = true,
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+}
+
+/// A resolved LLM provider choice.
+#[derive(Debug, Clone)]
+pub struct ProviderChoice {
+    /// Which API.
+    pub kind: ProviderKind,
+    /// Base URL including the version path.
+    pub base_url: String,
+    /// Model.
+    pub model: String,
+    /// Key, if any.
+    pub key: Option<Secret>,
+    /// Deadline of one call.
+    pub timeout: Duration,
+}
+
+impl Config {
+    /// Resolve the provider from the explicit choice, or infer it from the
+    /// keys and base URL that are set. `None` when no provider is configured.
+    pub fn provider(&self) -> Option<ProviderChoice> {
+        let kind = match self.llm_provider {
+            Some(ProviderKind::None) => return None,
+            Some(k) => k,
+            None if self.openai_api_key.is_some() || self.llm_base_url.is_some() => {
+                ProviderKind::Openai
+            }
+            None if self.anthropic_api_key.is_some() => ProviderKind::Anthropic,
+            None if self.gemini_api_key.is_some() => ProviderKind::Gemini,
+            None => return None,
+        };
+        let (default_url, default_model, key) = match kind {
+            ProviderKind::Openai => (
+                "https://api.openai.com/v1",
+                "gpt-4o-mini",
+                self.openai_api_key.clone(),
+            ),
+            ProviderKind::Local => (
+                "http://127.0.0.1:8081/v1",
+                "local",
+                self.openai_api_key.clone(),
+            ),
+            ProviderKind::Anthropic => (
+                "https://api.anthropic.com/v1",
+                "claude-sonnet-4-5",
+                self.anthropic_api_key.clone(),
+            ),
+            ProviderKind::Gemini => (
+                "https://generativelanguage.googleapis.com/v1beta",
+                "gemini-2.5-flash",
+                self.gemini_api_key.clone(),
+            ),
+            ProviderKind::None => return None,
+        };
+        Some(ProviderChoice {
+            kind,
+            base_url: self
+                .llm_base_url
+                .clone()
+                .unwrap_or_else(|| default_url.to_string()),
+            model: self
+                .llm_model
+                .clone()
+                .unwrap_or_else(|| default_model.to_string()),
+            key,
+            timeout: Duration::from_secs(self.llm_timeout_secs.max(1)),
+        })
+    }
+
+    /// The configured API keys (empty: authentication off).
+    pub fn api_keys(&self) -> Vec<String> {
+        self.api_keys
+            .as_ref()
+            .map(|s| {
+                s.expose()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,88 @@
+//! The one wasmtime `Engine` and `Linker` every plugin shares.
+
+use std::{sync::Arc, thread, time::Duration};
+
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use super::RuntimeError;
+use super::bindings::analyze::AnalyzePlugin;
+use super::state::CallState;
+
+/// How often the epoch advances. A running guest yields to the async
+/// executor at every tick, so a busy loop cannot hold a worker thread for
+/// longer than this, and a wall-clock deadline can always fire.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Sizing of the engine.
+#[derive(Debug, Clone)]
+pub struct EngineLimits {
+    /// Linear-memory cap of one plugin instance, in bytes.
+    pub memory_bytes: usize,
+    /// Plugin instances alive at once (pool size).
+    pub max_instances: u32,
+    /// Use the pooling allocator (fast instantiation) instead of mmap per instance.
+    pub pooling: bool,
+}
+
+/// Build the engine: async, epoch interruption, and (by default) the pooling
+/// allocator sized for `max_instances` concurrent plugin calls.
+pub fn build_engine(limits: &EngineLimits) -> Result<Engine, RuntimeError> {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    // Linear memories never grow past the cap, so reserve only that much
+    // address space per slot instead of the default 4 GiB.
+    let reservation = (limits.memory_bytes as u64).next_multiple_of(64 * 1024);
+    config.memory_reservation(reservation);
+    config.memory_reservation_for_growth(0);
+    config.memory_guard_size(64 * 1024);
+    if limits.pooling {
+        let n = limits.max_instances.max(1);
+        let mut pool = PoolingAllocationConfig::new();
+        // A small Rust guest takes 3 core instances, 1 memory, 2 tables and
+        // 1 stack; leave headroom for bigger guests (e.g. Python).
+        pool.total_component_instances(n)
+            .total_core_instances(n.saturating_mul(8))
+            .total_memories(n.saturating_mul(2))
+            .total_tables(n.saturating_mul(4))
+            .total_stacks(n)
+            .max_core_instances_per_component(32)
+            .max_memories_per_component(4)
+            .max_tables_per_component(16)
+            .max_memory_size(limits.memory_bytes);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    Engine::new(&config).map_err(|e| RuntimeError::Engine(format!("{e:#}")))
+}
+
+/// Advance the engine's epoch forever from a dedicated thread. The thread
+/// holds only a weak reference, so it ends when the engine is dropped.
+pub fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    let spawned = thread::Builder::new()
+        .name("epoch-ticker".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                thread::sleep(EPOCH_TICK);
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(
+            "cannot start the epoch ticker: {e}; plugin deadlines will not interrupt busy guests"
+        );
+    }
+}
+
+/// The linker with WASI p2 (no preopens, env, or sockets are granted per
+/// call) and the PromptSculptor capabilities. All worlds import the same
+/// interfaces, so one linker serves every plugin kind.
+pub fn build_linker(engine: &Engine) -> Result<Arc<Linker<CallState>>, RuntimeError> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+        .map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
+    AnalyzePlugin::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
+        .map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
+    Ok(Arc::new(linker))
+}

@@ -1,0 +1,307 @@
+//! Per-call store data and the host capabilities a plugin imports.
+//!
+//! A fresh `CallState` is made for every plugin call, so nothing a plugin
+//! does can leak into another request.
+
+use std::sync::Arc;
+
+use wasmtime::StoreLimits;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::bindings::{llm, log, styles, tokenizer, types};
+use super::tokens;
+use crate::llm::{self as provider, LlmError, SharedProvider};
+use crate::store::{Db, StyleRecord};
+
+/// What the host grants every plugin: shared by all calls.
+pub struct Capabilities {
+    /// The configured LLM provider, if any.
+    pub llm: Option<SharedProvider>,
+    /// The style registry.
+    pub db: Db,
+}
+
+/// LLM usage of one plugin call.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Chat completions made.
+    pub llm_calls: u32,
+    /// Prompt tokens billed.
+    pub input_tokens: u64,
+    /// Completion tokens billed.
+    pub output_tokens: u64,
+    /// Model of the last call.
+    pub model: Option<String>,
+}
+
+/// Most log lines one call may emit; more are dropped so a chatty plugin
+/// cannot flood the host's log.
+const MAX_LOG_LINES: u32 = 200;
+/// Longest log line kept, in bytes.
+const MAX_LOG_LINE: usize = 4096;
+
+/// Store data of one plugin call.
+pub struct CallState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(super) limits: StoreLimits,
+    caps: Arc<Capabilities>,
+    plugin: Arc<str>,
+    request_id: Arc<str>,
+    max_llm_calls: u32,
+    log_lines: u32,
+    pub(super) usage: Usage,
+    /// Set when the host ended the call for breaking a limit.
+    pub(super) limit_hit: Option<String>,
+    pub(super) stdout: MemoryOutputPipe,
+    pub(super) stderr: MemoryOutputPipe,
+}
+
+impl CallState {
+    /// State for one call of `plugin` on behalf of `request_id`.
+    pub fn new(
+        caps: Arc<Capabilities>,
+        plugin: Arc<str>,
+        request_id: Arc<str>,
+        memory_bytes: usize,
+        max_llm_calls: u32,
+    ) -> CallState {
+        // Bounded buffers: output beyond them is refused to the guest.
+        let stdout = MemoryOutputPipe::new(64 * 1024);
+        let stderr = MemoryOutputPipe::new(64 * 1024);
+        // No preopened directories, no environment, no arguments, no network:
+        // the builder grants none of them unless asked.
+        let wasi = WasiCtx::builder()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .build();
+        let limits = wasmtime::StoreLimitsBuilder::new()
+            .memory_size(memory_bytes)
+            .trap_on_grow_failure(true)
+            .build();
+        CallState {
+            wasi,
+            table: ResourceTable::new(),
+            limits,
+            caps,
+            plugin,
+            request_id,
+            max_llm_calls,
+            log_lines: 0,
+            usage: Usage::default(),
+            limit_hit: None,
+            stdout,
+            stderr,
+        }
+    }
+
+    fn trap_limit(&mut self, message: String) -> wasmtime::Error {
+        self.limit_hit = Some(message.clone());
+        wasmtime::Error::msg(message)
+    }
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl types::Host for CallState {}
+
+fn to_wit_llm_error(e: LlmError) -> types::LlmError {
+    match e {
+        LlmError::NotConfigured => types::LlmError::Unavailable(e.to_string()),
+        LlmError::Unavailable(m) => types::LlmError::Unavailable(m),
+        LlmError::Timeout(m) => types::LlmError::Timeout(m),
+        LlmError::RateLimited {
+            message,
+            retry_after,
+        } => types::LlmError::RateLimited(types::RateLimit {
+            message,
+            retry_after_secs: retry_after,
+        }),
+        LlmError::QuotaExceeded(m) => types::LlmError::QuotaExceeded(m),
+        LlmError::InvalidRequest(m) => types::LlmError::InvalidRequest(m),
+        LlmError::BadResponse(m) => types::LlmError::BadResponse(m),
+    }
+}
+
+/// The host's view of an LLM error a plugin passed back to it.
+pub fn from_wit_llm_error(e: types::LlmError) -> LlmError {
+    match e {
+        types::LlmError::Unavailable(m) => LlmError::Unavailable(m),
+        types::LlmError::Timeout(m) => LlmError::Timeout(m),
+        types::LlmError::RateLimited(r) => LlmError::RateLimited {
+            message: r.message,
+            retry_after: r.retry_after_secs,
+        },
+        types::LlmError::QuotaExceeded(m) => LlmError::QuotaExceeded(m),
+        types::LlmError::InvalidRequest(m) => LlmError::InvalidRequest(m),
+        types::LlmError::BadResponse(m) => LlmError::BadResponse(m),
+    }
+}
+
+impl llm::Host for CallState {
+    async fn available(&mut self) -> wasmtime::Result<bool> {
+        Ok(self.caps.llm.is_some())
+    }
+
+    async fn chat(
+        &mut self,
+        request: llm::ChatRequest,
+    ) -> wasmtime::Result<Result<llm::ChatResponse, types::LlmError>> {
+        if self.usage.llm_calls >= self.max_llm_calls {
+            let limit = self.max_llm_calls;
+            return Err(self.trap_limit(format!(
+                "plugin exceeded its cap of {limit} LLM calls per request"
+            )));
+        }
+        let Some(provider) = self.caps.llm.clone() else {
+            return Ok(Err(to_wit_llm_error(LlmError::NotConfigured)));
+        };
+        let json_schema = match request
+            .json_schema
+            .as_deref()
+            .map(serde_json::from_str::<serde_json::Value>)
+        {
+            None => None,
+            Some(Ok(v)) => Some(v),
+            Some(Err(e)) => {
+                return Ok(Err(types::LlmError::InvalidRequest(format!(
+                    "json-schema is not valid JSON: {e}"
+                ))));
+            }
+        };
+        let req = provider::ChatRequest {
+            system: request.system,
+            messages: request
+                .messages
+                .into_iter()
+                .map(|m| provider::Message {
+                    role: match m.role {
+                        llm::Role::User => provider::Role::User,
+                        llm::Role::Assistant => provider::Role::Assistant,
+                    },
+                    content: m.content,
+                })
+                .collect(),
+            temperature: request.temperature,
+            max_tokens: request.max_tokens,
+            json_schema,
+        };
+        self.usage.llm_calls += 1;
+        let started = std::time::Instant::now();
+        let result = provider.chat(req).await;
+        tracing::debug!(
+            plugin = %self.plugin,
+            request_id = %self.request_id,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            ok = result.is_ok(),
+            "llm call"
+        );
+        Ok(match result {
+            Ok(r) => {
+                self.usage.input_tokens += u64::from(r.input_tokens);
+                self.usage.output_tokens += u64::from(r.output_tokens);
+                self.usage.model = Some(r.model.clone());
+                Ok(llm::ChatResponse {
+                    text: r.text,
+                    model: r.model,
+                    usage: llm::TokenUsage {
+                        input_tokens: r.input_tokens,
+                        output_tokens: r.output_tokens,
+                    },
+                })
+            }
+            Err(e) => {
+                if self.usage.model.is_none() {
+                    self.usage.model = Some(provider.model().to_string());
+                }
+                Err(to_wit_llm_error(e))
+            }
+        })
+    }
+}
+
+fn to_wit_style(s: StyleRecord) -> types::Style {
+    types::Style {
+        name: s.name,
+        description: s.description,
+        source: s.source,
+        instructions: s.instructions,
+        examples: s
+            .examples
+            .into_iter()
+            .map(|e| types::StyleExample {
+                before: e.before,
+                after: e.after,
+            })
+            .collect(),
+    }
+}
+
+impl styles::Host for CallState {
+    async fn get(&mut self, name: String) -> wasmtime::Result<Option<types::Style>> {
+        let style = self
+            .caps
+            .db
+            .get_style(&name)
+            .await
+            .map_err(wasmtime::Error::msg)?;
+        Ok(style.map(to_wit_style))
+    }
+
+    async fn list(&mut self) -> wasmtime::Result<Vec<types::Style>> {
+        let styles = self
+            .caps
+            .db
+            .list_styles()
+            .await
+            .map_err(wasmtime::Error::msg)?;
+        Ok(styles.into_iter().map(to_wit_style).collect())
+    }
+}
+
+impl tokenizer::Host for CallState {
+    async fn count(&mut self, text: String, encoding: String) -> wasmtime::Result<Option<u32>> {
+        // Large texts take milliseconds to encode: keep them off the async workers.
+        if text.len() > 16 * 1024 {
+            return tokio::task::spawn_blocking(move || tokens::count(&text, &encoding))
+                .await
+                .map_err(wasmtime::Error::msg);
+        }
+        Ok(tokens::count(&text, &encoding))
+    }
+}
+
+impl log::Host for CallState {
+    async fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
+        self.log_lines += 1;
+        if self.log_lines > MAX_LOG_LINES {
+            return Ok(());
+        }
+        let mut message = message;
+        if message.len() > MAX_LOG_LINE {
+            let mut cut = MAX_LOG_LINE;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+        }
+        let (plugin, request_id) = (&*self.plugin, &*self.request_id);
+        match level {
+            log::Level::Trace => tracing::trace!(plugin, request_id, "{message}"),
+            log::Level::Debug => tracing::debug!(plugin, request_id, "{message}"),
+            log::Level::Info => tracing::info!(plugin, request_id, "{message}"),
+            log::Level::Warn => tracing::warn!(plugin, request_id, "{message}"),
+            log::Level::Error => tracing::error!(plugin, request_id, "{message}"),
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,137 @@
+//! Startup: open the database, build the LLM provider and the plugin
+//! runtime, load plugins, and assemble the router.
+
+use std::{sync::Arc, time::Duration};
+
+use axum::Router;
+
+use crate::api::{self, AppState};
+use crate::config::{Config, ProviderKind};
+use crate::llm::{HttpSettings, LlmError, OpenAiProvider, SharedProvider};
+use crate::runtime::{Capabilities, EngineLimits, Runtime, RuntimeError, RuntimeSettings, tokens};
+use crate::store::{Db, StoreError};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The database could not be opened or migrated.
+    #[error("database {path}: {source}")]
+    Database {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: StoreError,
+    },
+    /// The provider configuration is unusable.
+    #[error("LLM provider: {0}")]
+    Provider(String),
+    /// The wasm runtime could not be built.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+}
+
+/// Build the configured LLM provider, `None` when none is configured.
+pub fn build_provider(config: &Config) -> Result<Option<SharedProvider>, StartupError> {
+    let Some(choice) = config.provider() else {
+        return Ok(None);
+    };
+    let settings = HttpSettings {
+        base_url: choice.base_url,
+        model: choice.model,
+        timeout: choice.timeout,
+    };
+    match choice.kind {
+        ProviderKind::Openai | ProviderKind::Local => {
+            let key = choice.key.as_ref().map(|k| k.expose());
+            let provider = OpenAiProvider::new(settings, key)
+                .map_err(|e: LlmError| StartupError::Provider(e.to_string()))?;
+            Ok(Some(Arc::new(provider)))
+        }
+        ProviderKind::Anthropic | ProviderKind::Gemini => Err(StartupError::Provider(format!(
+            "the native {:?} provider is not implemented yet; use an OpenAI-compatible endpoint \
+             (PROMPTSCULPTOR_LLM_PROVIDER=openai with PROMPTSCULPTOR_LLM_BASE_URL)",
+            choice.kind
+        ))),
+        ProviderKind::None => Ok(None),
+    }
+}
+
+/// A started application: the router plus handles tests and `main` need.
+pub struct App {
+    /// The HTTP router.
+    pub router: Router,
+    /// The plugin runtime.
+    pub runtime: Runtime,
+}
+
+/// Open everything and load the plugins.
+pub async fn build(config: &Config) -> Result<App, StartupError> {
+    // The BPE vocabularies take a few hundred ms to parse; do it beside the
+    // rest of startup instead of in the first request.
+    let warm = tokio::task::spawn_blocking(tokens::warm_up);
+    let db_path = config.db.clone();
+    let db = tokio::task::spawn_blocking(move || Db::open(&db_path))
+        .await
+        .map_err(|e| StartupError::Database {
+            path: config.db.display().to_string(),
+            source: StoreError::Worker(e.to_string()),
+        })?
+        .map_err(|source| StartupError::Database {
+            path: config.db.display().to_string(),
+            source,
+        })?;
+    let provider = build_provider(config)?;
+    match &provider {
+        Some(p) => tracing::info!(
+            provider = p.name(),
+            model = p.model(),
+            "LLM provider configured"
+        ),
+        None => tracing::info!("no LLM provider configured: deterministic strategies only"),
+    }
+    let llm_configured = provider.is_some();
+    let settings = RuntimeSettings {
+        plugins_dir: config.plugins_dir.clone(),
+        cache_dir: (!config.cache_dir.as_os_str().is_empty()).then(|| absolute(&config.cache_dir)),
+        plugin_timeout: Duration::from_secs(config.plugin_timeout_secs.max(1)),
+        max_llm_calls: config.plugin_max_llm_calls,
+        engine: EngineLimits {
+            memory_bytes: (config.plugin_memory_mb.max(1) as usize) * 1024 * 1024,
+            max_instances: config.max_concurrent_plugins.max(1),
+            pooling: config.pooling,
+        },
+        default_analyze: config.default_analyzer.clone(),
+        default_remix: config.default_remixer.clone(),
+        default_create: config.default_creator.clone(),
+    };
+    let runtime = Runtime::new(
+        settings,
+        Capabilities {
+            llm: provider,
+            db: db.clone(),
+        },
+    )?;
+    runtime.load_all().await;
+    let _ = warm.await;
+    let state = AppState::new(
+        runtime.clone(),
+        db,
+        llm_configured,
+        config.max_body_bytes,
+        &config.api_keys(),
+        config.rate_limit_per_min,
+    );
+    Ok(App {
+        router: api::router(state),
+        runtime,
+    })
+}
+
+fn absolute(p: &std::path::Path) -> std::path::PathBuf {
+    if p.is_absolute() {
+        return p.to_path_buf();
+    }
+    std::env::current_dir()
+        .map(|d| d.join(p))
+        .unwrap_or_else(|_| p.to_path_buf())
+}

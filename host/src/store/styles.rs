@@ -1,0 +1,304 @@
+//! The style registry: builtin styles (seeded by migrations), user styles
+//! (REST CRUD) and plugin styles (present while their plugin is loaded).
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::{Deserialize, Serialize};
+
+use super::{Db, StoreError};
+
+/// One before/after pair of a style.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StyleExample {
+    /// A prompt before the style is applied.
+    pub before: String,
+    /// The same prompt after.
+    pub after: String,
+}
+
+/// A style as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StyleRecord {
+    /// Unique name, `^[a-z0-9][a-z0-9-]{0,63}$`.
+    pub name: String,
+    /// One line on what the style does.
+    pub description: String,
+    /// `builtin`, `user` or `plugin:<name>`.
+    pub source: String,
+    /// Guidance for the rewriter.
+    pub instructions: String,
+    /// Before/after examples.
+    pub examples: Vec<StyleExample>,
+    /// RFC 3339 creation time.
+    pub created_at: String,
+    /// RFC 3339 time of the last change.
+    pub updated_at: String,
+}
+
+/// Where a style comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StyleSource {
+    /// Seeded with the server.
+    Builtin,
+    /// Created through the REST API.
+    User,
+    /// Provided by the named plugin.
+    Plugin(String),
+}
+
+impl StyleSource {
+    fn parse(s: &str) -> StyleSource {
+        match s {
+            "builtin" => StyleSource::Builtin,
+            "user" => StyleSource::User,
+            other => StyleSource::Plugin(other.trim_start_matches("plugin:").to_string()),
+        }
+    }
+}
+
+impl StyleRecord {
+    /// The parsed source of this style.
+    pub fn source_kind(&self) -> StyleSource {
+        StyleSource::parse(&self.source)
+    }
+}
+
+/// Fields of a style to insert.
+#[derive(Debug, Clone)]
+pub struct NewStyle {
+    /// Unique name.
+    pub name: String,
+    /// One line on what the style does.
+    pub description: String,
+    /// Guidance for the rewriter.
+    pub instructions: String,
+    /// Before/after examples.
+    pub examples: Vec<StyleExample>,
+}
+
+/// Replacement fields for a user style.
+#[derive(Debug, Clone)]
+pub struct StyleUpdate {
+    /// New description.
+    pub description: String,
+    /// New instructions.
+    pub instructions: String,
+    /// New examples.
+    pub examples: Vec<StyleExample>,
+}
+
+const COLUMNS: &str = "name, description, source, instructions, examples, created_at, updated_at";
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<(StyleRecord, String)> {
+    Ok((
+        StyleRecord {
+            name: row.get(0)?,
+            description: row.get(1)?,
+            source: row.get(2)?,
+            instructions: row.get(3)?,
+            examples: Vec::new(),
+            created_at: row.get(5)?,
+            updated_at: row.get(6)?,
+        },
+        row.get(4)?,
+    ))
+}
+
+fn decode((mut record, examples): (StyleRecord, String)) -> Result<StyleRecord, StoreError> {
+    record.examples = serde_json::from_str(&examples)
+        .map_err(|e| StoreError::Corrupt(format!("examples of style {}: {e}", record.name)))?;
+    Ok(record)
+}
+
+fn encode_examples(examples: &[StyleExample]) -> Result<String, StoreError> {
+    serde_json::to_string(examples).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn get_sync(conn: &Connection, name: &str) -> Result<Option<StyleRecord>, StoreError> {
+    let row = conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM styles WHERE name = ?1"),
+            [name],
+            from_row,
+        )
+        .optional()?;
+    row.map(decode).transpose()
+}
+
+fn read_only_reason(record: &StyleRecord) -> Option<String> {
+    match record.source_kind() {
+        StyleSource::User => None,
+        StyleSource::Builtin => Some(format!(
+            "style '{}' is builtin and cannot be changed; create a user style with another name",
+            record.name
+        )),
+        StyleSource::Plugin(p) => Some(format!(
+            "style '{}' is provided by plugin '{p}' and cannot be changed through the API",
+            record.name
+        )),
+    }
+}
+
+impl Db {
+    /// Every style, ordered by name.
+    pub async fn list_styles(&self) -> Result<Vec<StyleRecord>, StoreError> {
+        self.call(|c| {
+            let mut stmt =
+                c.prepare_cached(&format!("SELECT {COLUMNS} FROM styles ORDER BY name"))?;
+            let rows = stmt.query_map([], from_row)?;
+            rows.map(|r| decode(r?)).collect()
+        })
+        .await
+    }
+
+    /// One style by name.
+    pub async fn get_style(&self, name: &str) -> Result<Option<StyleRecord>, StoreError> {
+        let name = name.to_string();
+        self.call(move |c| get_sync(c, &name)).await
+    }
+
+    /// Insert a user style; `Conflict` when the name is taken.
+    pub async fn create_style(&self, style: NewStyle) -> Result<StyleRecord, StoreError> {
+        self.call(move |c| {
+            let examples = encode_examples(&style.examples)?;
+            let inserted = c.execute(
+                "INSERT INTO styles (name, description, source, instructions, examples)
+                 VALUES (?1, ?2, 'user', ?3, ?4) ON CONFLICT(name) DO NOTHING",
+                params![style.name, style.description, style.instructions, examples],
+            )?;
+            if inserted == 0 {
+                return Err(StoreError::Conflict(format!(
+                    "a style named '{}' already exists",
+                    style.name
+                )));
+            }
+            get_sync(c, &style.name)?
+                .ok_or_else(|| StoreError::NotFound(format!("style '{}'", style.name)))
+        })
+        .await
+    }
+
+    /// Replace a user style's fields; `Conflict` for builtin and plugin styles.
+    pub async fn update_style(
+        &self,
+        name: &str,
+        update: StyleUpdate,
+    ) -> Result<StyleRecord, StoreError> {
+        let name = name.to_string();
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            let existing = get_sync(&tx, &name)?
+                .ok_or_else(|| StoreError::NotFound(format!("style '{name}'")))?;
+            if let Some(reason) = read_only_reason(&existing) {
+                return Err(StoreError::Conflict(reason));
+            }
+            tx.execute(
+                "UPDATE styles SET description = ?2, instructions = ?3, examples = ?4,
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE name = ?1",
+                params![
+                    name,
+                    update.description,
+                    update.instructions,
+                    encode_examples(&update.examples)?
+                ],
+            )?;
+            let record = get_sync(&tx, &name)?
+                .ok_or_else(|| StoreError::NotFound(format!("style '{name}'")))?;
+            tx.commit()?;
+            Ok(record)
+        })
+        .await
+    }
+
+    /// Delete a user style; `Conflict` for builtin and plugin styles.
+    pub async fn delete_style(&self, name: &str) -> Result<(), StoreError> {
+        let name = name.to_string();
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            let existing = get_sync(&tx, &name)?
+                .ok_or_else(|| StoreError::NotFound(format!("style '{name}'")))?;
+            if let Some(reason) = read_only_reason(&existing) {
+                return Err(StoreError::Conflict(reason));
+            }
+            tx.execute("DELETE FROM styles WHERE name = ?1", [&name])?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Make `plugin`'s styles exactly `styles`, atomically. Refuses (and
+    /// changes nothing) when a name belongs to a builtin, user or other
+    /// plugin's style.
+    pub async fn replace_plugin_styles(
+        &self,
+        plugin: &str,
+        styles: Vec<NewStyle>,
+    ) -> Result<(), StoreError> {
+        let source = format!("plugin:{plugin}");
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            for style in &styles {
+                if let Some(existing) = get_sync(&tx, &style.name)?
+                    && existing.source != source
+                {
+                    return Err(StoreError::Conflict(format!(
+                        "style '{}' already exists with source '{}'",
+                        style.name, existing.source
+                    )));
+                }
+            }
+            // Keep created_at of styles that survive a replacement.
+            let names: Vec<&str> = styles.iter().map(|s| s.name.as_str()).collect();
+            let mut stale = tx.prepare("SELECT name FROM styles WHERE source = ?1")?;
+            let existing: Vec<String> = stale
+                .query_map([&source], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            drop(stale);
+            for name in existing.iter().filter(|n| !names.contains(&n.as_str())) {
+                tx.execute("DELETE FROM styles WHERE name = ?1", [name])?;
+            }
+            for style in &styles {
+                tx.execute(
+                    "INSERT INTO styles (name, description, source, instructions, examples)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT(name) DO UPDATE SET description = excluded.description,
+                       instructions = excluded.instructions, examples = excluded.examples,
+                       updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+                    params![
+                        style.name,
+                        style.description,
+                        source,
+                        style.instructions,
+                        encode_examples(&style.examples)?
+                    ],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Remove the styles of every plugin not in `loaded` (e.g. left over from
+    /// a previous run whose plugin file is gone).
+    pub async fn retain_plugin_styles(&self, loaded: Vec<String>) -> Result<(), StoreError> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            let sources: Vec<String> = {
+                let mut stmt =
+                    tx.prepare("SELECT DISTINCT source FROM styles WHERE source LIKE 'plugin:%'")?;
+                stmt.query_map([], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?
+            };
+            for source in sources {
+                let plugin = source.trim_start_matches("plugin:");
+                if !loaded.iter().any(|l| l == plugin) {
+                    tx.execute("DELETE FROM styles WHERE source = ?1", [&source])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+}

@@ -1,0 +1,312 @@
+//! Test harness: the real `promptsculptor` binary on a real socket, with the
+//! real plugins copied into a temp folder and a real SQLite file.
+
+#![allow(dead_code)]
+
+pub mod llm;
+
+use std::{
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+
+/// Repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A built plugin component, panicking with the fix when it is missing.
+pub fn plugin_file(name: &str) -> PathBuf {
+    let candidates = [
+        repo_root().join("plugins").join(format!("{name}.wasm")),
+        repo_root()
+            .join("target/test-plugins")
+            .join(format!("{name}.wasm")),
+    ];
+    for c in &candidates {
+        if c.exists() {
+            return c.clone();
+        }
+    }
+    panic!(
+        "plugin {name}.wasm is not built; run scripts/build-plugins --with-test-plugins (scripts/test does)"
+    );
+}
+
+/// How to start a server.
+#[derive(Clone, Default)]
+pub struct Options {
+    /// Plugins copied into the plugins folder (default: analyze, remix, create).
+    pub plugins: Option<Vec<&'static str>>,
+    /// Extra files written into the plugins folder: (file name, bytes).
+    pub extra_files: Vec<(String, Vec<u8>)>,
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
+    /// Use this database file instead of a fresh one.
+    pub db: Option<PathBuf>,
+}
+
+impl Options {
+    /// Default options plus one env var.
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.env.push((k.to_string(), v.to_string()));
+        self
+    }
+
+    /// Set the plugin list.
+    pub fn plugins(mut self, p: &[&'static str]) -> Self {
+        self.plugins = Some(p.to_vec());
+        self
+    }
+
+    /// Point the server at an OpenAI-compatible test server.
+    pub fn llm(self, base_url: &str) -> Self {
+        self.env("PROMPTSCULPTOR_LLM_PROVIDER", "openai")
+            .env("PROMPTSCULPTOR_LLM_BASE_URL", base_url)
+            .env("PROMPTSCULPTOR_LLM_MODEL", "test-model")
+            .env("OPENAI_API_KEY", llm::TEST_KEY)
+    }
+}
+
+/// A running server process; killed on drop.
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// Everything the server logged so far.
+    pub logs: Arc<Mutex<Vec<String>>>,
+    /// Temp dir holding the db and plugins folder.
+    pub dir: tempfile::TempDir,
+    /// HTTP client.
+    pub http: reqwest::Client,
+}
+
+impl Server {
+    /// Start with `opts` and wait until it listens.
+    pub async fn start(opts: Options) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let plugins_dir = dir.path().join("plugins");
+        std::fs::create_dir_all(&plugins_dir).expect("plugins dir");
+        for name in opts
+            .plugins
+            .clone()
+            .unwrap_or_else(|| vec!["analyze", "remix", "create"])
+        {
+            std::fs::copy(plugin_file(name), plugins_dir.join(format!("{name}.wasm")))
+                .expect("copy plugin");
+        }
+        for (file, bytes) in &opts.extra_files {
+            std::fs::write(plugins_dir.join(file), bytes).expect("write extra file");
+        }
+        let db = opts
+            .db
+            .clone()
+            .unwrap_or_else(|| dir.path().join("test.db"));
+        Self::spawn(dir, &plugins_dir, &db, &opts.env).await
+    }
+
+    async fn spawn(
+        dir: tempfile::TempDir,
+        plugins_dir: &Path,
+        db: &Path,
+        env: &[(String, String)],
+    ) -> Server {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_promptsculptor"));
+        // A clean environment: nothing from the developer's shell (keys!)
+        // may leak into a test.
+        cmd.env_clear()
+            .arg("serve")
+            .current_dir(dir.path())
+            .env("PROMPTSCULPTOR_ADDR", "127.0.0.1:0")
+            .env("PROMPTSCULPTOR_DB", db)
+            .env("PROMPTSCULPTOR_PLUGINS_DIR", plugins_dir)
+            .env(
+                "PROMPTSCULPTOR_CACHE_DIR",
+                repo_root().join("target/test-compile-cache"),
+            )
+            .env("RUST_LOG", "info,promptsculptor=debug")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn promptsculptor");
+        let stderr = child.stderr.take().expect("stderr");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let sink = Arc::clone(&logs);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(pos) = line.find("listening on http://") {
+                    let _ = tx.send(line[pos + "listening on ".len()..].trim().to_string());
+                }
+                if let Ok(mut l) = sink.lock() {
+                    l.push(line);
+                }
+            }
+        });
+        let base = match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(base) => base,
+            Err(_) => {
+                let _ = child.kill();
+                let logs = logs.lock().map(|l| l.join("\n")).unwrap_or_default();
+                panic!("server did not start; its log:\n{logs}");
+            }
+        };
+        Server {
+            child,
+            base,
+            logs,
+            dir,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("client"),
+        }
+    }
+
+    /// The plugins folder of this server.
+    pub fn plugins_dir(&self) -> PathBuf {
+        self.dir.path().join("plugins")
+    }
+
+    /// The log so far, one string.
+    pub fn log_text(&self) -> String {
+        self.logs.lock().map(|l| l.join("\n")).unwrap_or_default()
+    }
+
+    /// Stop the process (SIGKILL) and wait for it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// GET and parse JSON.
+    pub async fn get(&self, path: &str) -> Resp {
+        Resp::from(
+            self.http
+                .get(format!("{}{path}", self.base))
+                .send()
+                .await
+                .expect("GET"),
+        )
+        .await
+    }
+
+    /// POST JSON.
+    pub async fn post(&self, path: &str, body: &Value) -> Resp {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await
+            .expect("POST");
+        Resp::from(r).await
+    }
+
+    /// PUT JSON.
+    pub async fn put(&self, path: &str, body: &Value) -> Resp {
+        let r = self
+            .http
+            .put(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await
+            .expect("PUT");
+        Resp::from(r).await
+    }
+
+    /// DELETE.
+    pub async fn delete(&self, path: &str) -> Resp {
+        Resp::from(
+            self.http
+                .delete(format!("{}{path}", self.base))
+                .send()
+                .await
+                .expect("DELETE"),
+        )
+        .await
+    }
+
+    /// Send a raw request built by `f`.
+    pub async fn raw(
+        &self,
+        f: impl FnOnce(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+    ) -> Resp {
+        Resp::from(f(&self.http, &self.base).send().await.expect("request")).await
+    }
+
+    /// Wait until `/readyz` answers 200.
+    pub async fn wait_ready(&self) {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(30) {
+            if self.get("/readyz").await.status == 200 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("server never became ready; log:\n{}", self.log_text());
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A response: status, headers, body parsed as JSON (Null when empty or not JSON).
+pub struct Resp {
+    /// Status code.
+    pub status: u16,
+    /// Headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// Body as JSON.
+    pub json: Value,
+    /// Body as text.
+    pub text: String,
+}
+
+impl Resp {
+    async fn from(r: reqwest::Response) -> Resp {
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let text = r.text().await.unwrap_or_default();
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            headers,
+            json,
+            text,
+        }
+    }
+
+    /// Header value as str.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Assert the contract's error shape with `status` and `code`; returns the message.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) -> String {
+        assert_eq!(self.status, status, "status; body: {}", self.text);
+        let err = &self.json["error"];
+        assert_eq!(err["code"], code, "error code; body: {}", self.text);
+        let message = err["message"].as_str().unwrap_or_default().to_string();
+        assert!(!message.is_empty(), "error message must not be empty");
+        let id = err["request_id"].as_str().unwrap_or_default();
+        assert!(!id.is_empty(), "request_id in body");
+        assert_eq!(
+            self.header("x-request-id"),
+            Some(id),
+            "x-request-id header equals body request_id"
+        );
+        message
+    }
+}
