@@ -62,6 +62,8 @@ pub struct App {
     pub router: Router,
     /// The plugin runtime.
     pub runtime: Runtime,
+    /// Hot reload of the plugins folder; `None` when it cannot be watched.
+    pub watcher: Option<crate::runtime::PluginWatcher>,
 }
 
 /// Open everything and load the plugins.
@@ -111,7 +113,15 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
             db: db.clone(),
         },
     )?;
-    runtime.load_all().await;
+    runtime.reload().await;
+    // Without a watcher the server still serves what it loaded; say so.
+    let watcher = match runtime.watch() {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!("hot reload disabled: {e}");
+            None
+        }
+    };
     let _ = warm.await;
     let state = AppState::new(
         runtime.clone(),
@@ -124,6 +134,7 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
     Ok(App {
         router: api::router(state),
         runtime,
+        watcher,
     })
 }
 

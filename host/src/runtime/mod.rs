@@ -11,6 +11,7 @@ mod plugin;
 mod state;
 pub mod tokens;
 mod validate;
+mod watch;
 
 use std::{
     collections::HashMap,
@@ -28,11 +29,13 @@ pub use bindings::{analyzer, creator, remixer, types};
 pub use engine::EngineLimits;
 pub use plugin::{Plugin, PluginKind, PluginStatus, is_valid_name, now_rfc3339};
 pub use state::{Capabilities, Usage};
+pub use watch::PluginWatcher;
 
 use plugin::PluginPre;
 use state::CallState;
 
 use crate::llm::LlmError;
+use crate::store::NewStyle;
 
 /// Errors of the runtime layer.
 #[derive(Debug, thiserror::Error)]
@@ -176,7 +179,13 @@ enum CallOutput {
     Create(Result<creator::CreateResponse, types::PluginError>),
 }
 
+struct Candidate {
+    file: String,
+    outcome: Result<Arc<Plugin>, PluginStatus>,
+}
+
 struct Inner {
+    reload_lock: tokio::sync::Mutex<()>,
     engine: Engine,
     linker: Arc<Linker<CallState>>,
     caps: Arc<Capabilities>,
@@ -195,13 +204,14 @@ pub struct Runtime {
 const MANIFEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Runtime {
-    /// Build the engine and linker. Loads nothing yet: call [`Runtime::load_all`].
+    /// Build the engine and linker. Loads nothing yet: call [`Runtime::reload`].
     pub fn new(settings: RuntimeSettings, caps: Capabilities) -> Result<Runtime, RuntimeError> {
         let engine = engine::build_engine(&settings.engine)?;
         engine::start_epoch_ticker(&engine);
         let linker = engine::build_linker(&engine)?;
         Ok(Runtime {
             inner: Arc::new(Inner {
+                reload_lock: tokio::sync::Mutex::new(()),
                 permits: Semaphore::new(settings.engine.max_instances.max(1) as usize),
                 engine,
                 linker,
@@ -244,98 +254,189 @@ impl Runtime {
         }
     }
 
-    /// Scan the plugins folder, load every `*.wasm` directly inside it, sync
-    /// plugin styles into the registry, and swap the table in.
-    pub async fn load_all(&self) -> Arc<PluginTable> {
+    /// Scan the plugins folder and swap in a new plugin table.
+    ///
+    /// Unchanged files (same sha256) keep their loaded plugin; new or
+    /// changed ones are compiled (or taken from the compile cache) off the
+    /// async workers. A file that fails leaves the last good version of its
+    /// plugin serving. Plugin styles are synced into the registry in the
+    /// same database transaction as the table swap, so the style list never
+    /// shows a style whose plugin is gone. Reloads are serialized.
+    pub async fn reload(&self) -> Arc<PluginTable> {
+        let _serial = self.inner.reload_lock.lock().await;
         let started = Instant::now();
-        let dir = self.inner.settings.plugins_dir.clone();
-        let files = list_wasm_files(&dir);
-        let mut tasks = Vec::with_capacity(files.len());
-        for path in files {
+        let old = self.table();
+        let mut tasks = Vec::new();
+        for path in list_wasm_files(&self.inner.settings.plugins_dir) {
             let rt = self.clone();
-            tasks.push(tokio::spawn(async move { rt.load_file(&path).await }));
+            let old = Arc::clone(&old);
+            tasks.push(tokio::spawn(
+                async move { rt.load_or_reuse(&path, &old).await },
+            ));
         }
-        let mut loaded: Vec<Result<Plugin, PluginStatus>> = Vec::with_capacity(tasks.len());
+        let mut candidates = Vec::with_capacity(tasks.len());
         for t in tasks {
             match t.await {
-                Ok(r) => loaded.push(r),
+                Ok(c) => candidates.push(c),
                 Err(e) => tracing::error!("plugin load task failed: {e}"),
             }
         }
-        let mut table = PluginTable::default();
-        for result in loaded {
-            match result {
+        candidates.sort_by(|a, b| a.file.cmp(&b.file));
+
+        let mut by_name: HashMap<String, Arc<Plugin>> = HashMap::new();
+        let mut statuses: HashMap<String, PluginStatus> = HashMap::new();
+        for c in candidates {
+            match c.outcome {
                 Ok(plugin) => {
-                    if let Some(existing) = table.by_name.get(&plugin.name) {
+                    if let Some(existing) = by_name.get(&plugin.name) {
                         let msg = format!(
                             "plugin name '{}' is already used by {}",
                             plugin.name, existing.file
                         );
-                        table.statuses.push(PluginStatus::failed(
-                            &plugin.file,
-                            &plugin.sha256,
-                            Some(plugin.name),
-                            msg,
-                        ));
+                        statuses.insert(
+                            c.file.clone(),
+                            PluginStatus::failed(
+                                &c.file,
+                                &plugin.sha256,
+                                Some(plugin.name.clone()),
+                                msg,
+                            ),
+                        );
                         continue;
                     }
-                    if !plugin.styles.is_empty()
-                        && let Err(e) = self
-                            .inner
-                            .caps
-                            .db
-                            .replace_plugin_styles(&plugin.name, plugin.styles.clone())
-                            .await
+                    statuses.insert(c.file.clone(), PluginStatus::ok(&plugin));
+                    by_name.insert(plugin.name.clone(), plugin);
+                }
+                Err(mut status) => {
+                    // The last good version from this file keeps serving.
+                    if let Some(prev) = old.by_name.values().find(|p| p.file == c.file)
+                        && !by_name.contains_key(&prev.name)
                     {
-                        let msg = format!("its styles were refused: {e}");
-                        table.statuses.push(PluginStatus::failed(
-                            &plugin.file,
-                            &plugin.sha256,
-                            Some(plugin.name),
-                            msg,
-                        ));
-                        continue;
+                        if let Some(e) = status.error.as_mut() {
+                            e.push_str(&format!(
+                                "; version {} loaded at {} keeps serving",
+                                prev.version, prev.loaded_at
+                            ));
+                        }
+                        status.name = prev.name.clone();
+                        by_name.insert(prev.name.clone(), Arc::clone(prev));
                     }
-                    table.statuses.push(PluginStatus::ok(&plugin));
-                    table.by_name.insert(plugin.name.clone(), Arc::new(plugin));
+                    statuses.insert(c.file.clone(), status);
                 }
-                Err(status) => table.statuses.push(status),
             }
         }
-        let names: Vec<String> = table.by_name.keys().cloned().collect();
-        if let Err(e) = self.inner.caps.db.retain_plugin_styles(names).await {
-            tracing::error!("cannot remove styles of unloaded plugins: {e}");
-        }
-        table.statuses.sort_by(|a, b| a.file.cmp(&b.file));
-        for s in &table.statuses {
-            match &s.error {
-                None => {
-                    tracing::info!(plugin = %s.name, version = ?s.version, kind = ?s.kind, file = %s.file, cached = s.compiled_from_cache, "plugin loaded")
+
+        let plugin_styles: Vec<(String, Vec<NewStyle>)> = by_name
+            .values()
+            .filter(|p| !p.styles.is_empty())
+            .map(|p| (p.name.clone(), p.styles.clone()))
+            .collect();
+        let rt = self.clone();
+        let swapped = self
+            .inner
+            .caps
+            .db
+            .sync_plugin_styles(plugin_styles, move |refused| {
+                for (name, reason) in refused {
+                    if let Some(p) = by_name.remove(name)
+                        && let Some(st) = statuses.get_mut(&p.file)
+                    {
+                        *st = PluginStatus::failed(
+                            &p.file,
+                            &p.sha256,
+                            Some(p.name.clone()),
+                            format!("its styles were refused: {reason}"),
+                        );
+                    }
                 }
-                Some(e) => tracing::warn!(file = %s.file, "plugin not loaded: {e}"),
+                let mut statuses: Vec<PluginStatus> = statuses.into_values().collect();
+                statuses.sort_by(|a, b| a.file.cmp(&b.file));
+                let table = Arc::new(PluginTable { by_name, statuses });
+                rt.inner.table.store(Arc::clone(&table));
+                table
+            })
+            .await;
+        let table = match swapped {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!("plugin reload aborted, previous plugins keep serving: {e}");
+                return old;
             }
-        }
+        };
+        log_changes(&old, &table);
         tracing::info!(
             loaded = table.by_name.len(),
-            failed = table.statuses.len() - table.by_name.len(),
+            failed = table.statuses.iter().filter(|s| s.status != "ok").count(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "plugins scanned"
         );
-        let table = Arc::new(table);
-        self.inner.table.store(Arc::clone(&table));
         table
     }
 
-    async fn load_file(&self, path: &Path) -> Result<Plugin, PluginStatus> {
+    async fn load_or_reuse(&self, path: &Path, old: &PluginTable) -> Candidate {
         let file = path
             .file_name()
             .map(|f| f.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let bytes = tokio::fs::read(path)
-            .await
-            .map_err(|e| PluginStatus::failed(&file, "", None, format!("cannot read file: {e}")))?;
+        let bytes = match tokio::fs::read(path).await {
+            Ok(b) => b,
+            Err(e) => {
+                return Candidate {
+                    outcome: Err(PluginStatus::failed(
+                        &file,
+                        "",
+                        None,
+                        format!("cannot read file: {e}"),
+                    )),
+                    file,
+                };
+            }
+        };
         let sha = plugin::sha256_hex(&bytes);
-        let fail = |msg: String| PluginStatus::failed(&file, &sha, None, msg);
+        if let Some(p) = old
+            .by_name
+            .values()
+            .find(|p| p.file == file && p.sha256 == sha)
+        {
+            return Candidate {
+                outcome: Ok(Arc::clone(p)),
+                file,
+            };
+        }
+        // A file that failed before with the same content fails again: keep
+        // its error instead of compiling it on every scan.
+        if let Some(st) = old
+            .statuses
+            .iter()
+            .find(|s| s.file == file && s.sha256 == sha && s.status != "ok")
+        {
+            return Candidate {
+                outcome: Err(st.clone()),
+                file,
+            };
+        }
+        let started = Instant::now();
+        let outcome = self.load_file(&file, bytes, sha).await.map(Arc::new);
+        match &outcome {
+            Ok(p) => tracing::info!(
+                plugin = %p.name, version = %p.version, kind = p.kind().as_str(), file = %file,
+                from_cache = p.from_cache, elapsed_ms = started.elapsed().as_millis() as u64, "plugin loaded"
+            ),
+            Err(st) => tracing::warn!(
+                file = %file, elapsed_ms = started.elapsed().as_millis() as u64,
+                "plugin failed to load: {}", st.error.as_deref().unwrap_or("")
+            ),
+        }
+        Candidate { file, outcome }
+    }
+
+    async fn load_file(
+        &self,
+        file: &str,
+        bytes: Vec<u8>,
+        sha: String,
+    ) -> Result<Plugin, PluginStatus> {
+        let fail = |msg: String| PluginStatus::failed(file, &sha, None, msg);
         let engine = self.inner.engine.clone();
         let cache = self.inner.settings.cache_dir.clone();
         let sha2 = sha.clone();
@@ -351,7 +452,7 @@ impl Runtime {
             name: file.trim_end_matches(".wasm").to_string(),
             version: String::new(),
             description: String::new(),
-            file: file.clone(),
+            file: file.to_string(),
             sha256: sha.clone(),
             loaded_at: now_rfc3339(),
             styles: Vec::new(),
@@ -633,6 +734,27 @@ fn forward_output(plugin: &Plugin, request_id: &str, state: &CallState) {
             .take(100)
         {
             tracing::info!(plugin = %plugin.name, request_id, stream, "{line}");
+        }
+    }
+}
+
+/// Log what a reload changed: loaded, replaced, unloaded.
+fn log_changes(old: &PluginTable, new: &PluginTable) {
+    for (name, p) in &new.by_name {
+        match old.by_name.get(name) {
+            Some(o) if Arc::ptr_eq(o, p) => {}
+            Some(o) => {
+                tracing::info!(plugin = %name, from = %o.version, to = %p.version, "plugin replaced")
+            }
+            None if !old.by_name.is_empty() || !old.statuses.is_empty() => {
+                tracing::info!(plugin = %name, version = %p.version, "plugin added")
+            }
+            None => {}
+        }
+    }
+    for (name, o) in &old.by_name {
+        if !new.by_name.contains_key(name) {
+            tracing::info!(plugin = %name, version = %o.version, "plugin unloaded");
         }
     }
 }

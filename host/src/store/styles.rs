@@ -226,78 +226,88 @@ impl Db {
         .await
     }
 
-    /// Make `plugin`'s styles exactly `styles`, atomically. Refuses (and
-    /// changes nothing) when a name belongs to a builtin, user or other
-    /// plugin's style.
-    pub async fn replace_plugin_styles(
+    /// Make the plugin styles in the registry exactly those of `plugins`
+    /// (name, styles), then call `swap` with the plugins whose styles were
+    /// refused (name, reason), all inside one transaction: the connection
+    /// is held throughout, so no reader sees styles and plugins disagree.
+    ///
+    /// A plugin is refused when one of its style names belongs to a
+    /// builtin, user or other plugin's style; its styles are left out.
+    pub async fn sync_plugin_styles<R, F>(
         &self,
-        plugin: &str,
-        styles: Vec<NewStyle>,
-    ) -> Result<(), StoreError> {
-        let source = format!("plugin:{plugin}");
+        plugins: Vec<(String, Vec<NewStyle>)>,
+        swap: F,
+    ) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&[(String, String)]) -> R + Send + 'static,
+    {
         self.call(move |c| {
             let tx = c.transaction()?;
-            for style in &styles {
-                if let Some(existing) = get_sync(&tx, &style.name)?
-                    && existing.source != source
-                {
-                    return Err(StoreError::Conflict(format!(
-                        "style '{}' already exists with source '{}'",
-                        style.name, existing.source
-                    )));
+            let mut refused: Vec<(String, String)> = Vec::new();
+            let mut accepted: Vec<String> = Vec::new();
+            for (plugin, styles) in &plugins {
+                let source = format!("plugin:{plugin}");
+                let mut conflict = None;
+                for style in styles {
+                    if let Some(existing) = get_sync(&tx, &style.name)?
+                        && existing.source != source
+                    {
+                        conflict = Some(format!(
+                            "style '{}' already exists with source '{}'",
+                            style.name, existing.source
+                        ));
+                        break;
+                    }
                 }
+                if let Some(reason) = conflict {
+                    refused.push((plugin.clone(), reason));
+                    continue;
+                }
+                let names: Vec<&str> = styles.iter().map(|s| s.name.as_str()).collect();
+                let existing: Vec<String> = {
+                    let mut stmt =
+                        tx.prepare_cached("SELECT name FROM styles WHERE source = ?1")?;
+                    stmt.query_map([&source], |r| r.get(0))?
+                        .collect::<Result<_, _>>()?
+                };
+                for name in existing.iter().filter(|n| !names.contains(&n.as_str())) {
+                    tx.execute("DELETE FROM styles WHERE name = ?1", [name])?;
+                }
+                for style in styles {
+                    // Upsert keeps created_at of a style that survives a reload.
+                    tx.execute(
+                        "INSERT INTO styles (name, description, source, instructions, examples)
+                         VALUES (?1, ?2, ?3, ?4, ?5)
+                         ON CONFLICT(name) DO UPDATE SET description = excluded.description,
+                           instructions = excluded.instructions, examples = excluded.examples,
+                           updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+                        params![
+                            style.name,
+                            style.description,
+                            source,
+                            style.instructions,
+                            encode_examples(&style.examples)?
+                        ],
+                    )?;
+                }
+                accepted.push(source);
             }
-            // Keep created_at of styles that survive a replacement.
-            let names: Vec<&str> = styles.iter().map(|s| s.name.as_str()).collect();
-            let mut stale = tx.prepare("SELECT name FROM styles WHERE source = ?1")?;
-            let existing: Vec<String> = stale
-                .query_map([&source], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            drop(stale);
-            for name in existing.iter().filter(|n| !names.contains(&n.as_str())) {
-                tx.execute("DELETE FROM styles WHERE name = ?1", [name])?;
-            }
-            for style in &styles {
-                tx.execute(
-                    "INSERT INTO styles (name, description, source, instructions, examples)
-                     VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT(name) DO UPDATE SET description = excluded.description,
-                       instructions = excluded.instructions, examples = excluded.examples,
-                       updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-                    params![
-                        style.name,
-                        style.description,
-                        source,
-                        style.instructions,
-                        encode_examples(&style.examples)?
-                    ],
-                )?;
-            }
-            tx.commit()?;
-            Ok(())
-        })
-        .await
-    }
-
-    /// Remove the styles of every plugin not in `loaded` (e.g. left over from
-    /// a previous run whose plugin file is gone).
-    pub async fn retain_plugin_styles(&self, loaded: Vec<String>) -> Result<(), StoreError> {
-        self.call(move |c| {
-            let tx = c.transaction()?;
+            // Styles of plugins that are gone (or refused) go with them.
             let sources: Vec<String> = {
-                let mut stmt =
-                    tx.prepare("SELECT DISTINCT source FROM styles WHERE source LIKE 'plugin:%'")?;
+                let mut stmt = tx.prepare_cached(
+                    "SELECT DISTINCT source FROM styles WHERE source LIKE 'plugin:%'",
+                )?;
                 stmt.query_map([], |r| r.get(0))?
                     .collect::<Result<_, _>>()?
             };
-            for source in sources {
-                let plugin = source.trim_start_matches("plugin:");
-                if !loaded.iter().any(|l| l == plugin) {
-                    tx.execute("DELETE FROM styles WHERE source = ?1", [&source])?;
-                }
+            for source in sources.iter().filter(|s| !accepted.contains(s)) {
+                tx.execute("DELETE FROM styles WHERE source = ?1", [source])?;
             }
             tx.commit()?;
-            Ok(())
+            // Still holding the connection: readers see the new styles only
+            // together with the new plugin table.
+            Ok(swap(&refused))
         })
         .await
     }

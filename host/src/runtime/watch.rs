@@ -1,0 +1,84 @@
+//! Hot reload: watch the plugins folder and rescan it when a `*.wasm` file
+//! is added, replaced, renamed or deleted.
+
+use std::{path::Path, time::Duration};
+
+use notify::{
+    EventKind, RecommendedWatcher, RecursiveMode, Watcher,
+    event::{AccessKind, AccessMode, ModifyKind},
+};
+use tokio::sync::mpsc;
+
+use super::{Runtime, RuntimeError};
+
+/// Quiet time after the last file event before rescanning: editors and
+/// `cp` write a file in several steps.
+pub const DEBOUNCE: Duration = Duration::from_millis(150);
+
+/// Keeps the watcher alive; dropping it stops hot reload.
+pub struct PluginWatcher {
+    _watcher: RecommendedWatcher,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for PluginWatcher {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Only changes to a plugin file's content or name matter. Opens and
+/// reads (including our own reads of the file) must not trigger a reload,
+/// or every reload would trigger the next.
+fn relevant(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Create(_) | EventKind::Remove(_) => true,
+        EventKind::Modify(m) => matches!(
+            m,
+            ModifyKind::Data(_) | ModifyKind::Name(_) | ModifyKind::Any
+        ),
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        _ => false,
+    }
+}
+
+fn is_plugin_path(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e == "wasm")
+}
+
+impl Runtime {
+    /// Start watching the plugins folder; each burst of relevant events
+    /// triggers one [`Runtime::reload`].
+    pub fn watch(&self) -> Result<PluginWatcher, RuntimeError> {
+        let (tx, mut rx) = mpsc::channel::<()>(1);
+        let mut watcher =
+            notify::recommended_watcher(move |res: notify::Result<notify::Event>| match res {
+                Ok(event)
+                    if relevant(&event.kind) && event.paths.iter().any(|p| is_plugin_path(p)) =>
+                {
+                    // A full channel already holds a pending reload: nothing lost.
+                    let _ = tx.try_send(());
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!("plugin watcher error: {e}"),
+            })
+            .map_err(|e| RuntimeError::Engine(format!("cannot watch the plugins folder: {e}")))?;
+        let dir = self.inner.settings.plugins_dir.clone();
+        watcher
+            .watch(&dir, RecursiveMode::NonRecursive)
+            .map_err(|e| RuntimeError::Engine(format!("cannot watch {}: {e}", dir.display())))?;
+        let rt = self.clone();
+        let task = tokio::spawn(async move {
+            while rx.recv().await.is_some() {
+                // Debounce: wait until the folder has been quiet for a moment.
+                while let Ok(Some(())) = tokio::time::timeout(DEBOUNCE, rx.recv()).await {}
+                rt.reload().await;
+            }
+        });
+        tracing::info!(dir = %dir.display(), "watching plugins folder for changes");
+        Ok(PluginWatcher {
+            _watcher: watcher,
+            task,
+        })
+    }
+}

@@ -1,0 +1,1288 @@
+//! Prompt parsing shared by the rule-based transforms.
+//!
+//! A prompt is split into [`Segment`]s (role, context, task, input, …) so the
+//! transforms can reorder and re-tag them. Everything that must never be
+//! edited — template placeholders, code fences, inline code, JSON-like brace
+//! groups and quoted strings — is masked first, so sentence splitting and
+//! phrase rewriting cannot reach inside it.
+
+use ps_guest_util::placeholders;
+
+/// Start of a masked span; from the Unicode private-use area so it never
+/// collides with ordinary prompt text.
+const OPEN: char = '\u{E000}';
+/// End of a masked span.
+const CLOSE: char = '\u{E001}';
+
+/// A text whose protected spans are replaced by opaque tokens.
+#[derive(Debug, Clone)]
+pub struct Masked {
+    /// The text with every protected span replaced by a token.
+    pub text: String,
+    slots: Vec<String>,
+}
+
+impl Masked {
+    /// Put the protected spans back into `s` (a piece of [`Masked::text`],
+    /// possibly edited).
+    pub fn unmask(&self, s: &str) -> String {
+        let mut out = String::with_capacity(s.len());
+        let mut rest = s;
+        while let Some(pos) = rest.find(OPEN) {
+            out.push_str(&rest[..pos]);
+            let after = &rest[pos + OPEN.len_utf8()..];
+            let restored = after.find(CLOSE).and_then(|end| {
+                let idx: usize = after[..end].parse().ok()?;
+                let slot = self.slots.get(idx)?;
+                Some((slot, end))
+            });
+            match restored {
+                Some((slot, end)) => {
+                    out.push_str(slot);
+                    rest = &after[end + CLOSE.len_utf8()..];
+                }
+                None => {
+                    out.push(OPEN);
+                    rest = after;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+fn push_slot(out: &mut String, slots: &mut Vec<String>, span: &str) {
+    out.push(OPEN);
+    out.push_str(&slots.len().to_string());
+    out.push(CLOSE);
+    slots.push(span.to_string());
+}
+
+/// Byte length of a balanced `{…}` group starting at `start`, if it closes
+/// within a sane distance (an unbalanced brace is left as ordinary text).
+fn brace_group_len(text: &str, start: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (off, c) in text[start..].char_indices() {
+        if off > 20_000 {
+            return None;
+        }
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(off + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Byte length of a span from `start` (an opening delimiter of `open_len`
+/// bytes) to the first `close` on the same line, within `limit` bytes.
+fn same_line_span(
+    text: &str,
+    start: usize,
+    open_len: usize,
+    close: char,
+    limit: usize,
+) -> Option<usize> {
+    let body = &text[start + open_len..];
+    for (off, c) in body.char_indices() {
+        if c == '\n' || off > limit {
+            return None;
+        }
+        if c == close {
+            return Some(open_len + off + c.len_utf8());
+        }
+    }
+    None
+}
+
+/// Mask placeholders, code fences, inline code, brace groups and quoted
+/// strings of `text`.
+pub fn mask(text: &str) -> Masked {
+    let phs = placeholders(text);
+    let mut out = String::with_capacity(text.len());
+    let mut slots = Vec::new();
+    let mut pi = 0;
+    let mut i = 0;
+    while i < text.len() {
+        while pi < phs.len() && phs[pi].start < i {
+            pi += 1;
+        }
+        if let Some(p) = phs.get(pi)
+            && p.start == i
+        {
+            push_slot(&mut out, &mut slots, &text[p.start..p.end]);
+            i = p.end;
+            continue;
+        }
+        let rest = &text[i..];
+        let Some(c) = rest.chars().next() else { break };
+        let span = if let Some(after) = rest.strip_prefix("```") {
+            // A fence runs to the closing fence (or the end of the text).
+            Some(after.find("```").map_or(rest.len(), |e| e + 6))
+        } else {
+            match c {
+                '`' => same_line_span(text, i, 1, '`', 400),
+                '{' => brace_group_len(text, i),
+                '"' => same_line_span(text, i, 1, '"', 400),
+                '\u{201C}' => same_line_span(text, i, c.len_utf8(), '\u{201D}', 400),
+                _ => None,
+            }
+        };
+        match span {
+            Some(len) => {
+                push_slot(&mut out, &mut slots, &text[i..i + len]);
+                i += len;
+            }
+            None => {
+                out.push(c);
+                i += c.len_utf8();
+            }
+        }
+    }
+    Masked { text: out, slots }
+}
+
+/// True when `s` holds only mask tokens, whitespace and light punctuation —
+/// e.g. a line that is nothing but `{{document}}`.
+pub fn is_only_slots(s: &str) -> bool {
+    let mut saw_slot = false;
+    let mut in_slot = false;
+    for c in s.chars() {
+        match c {
+            OPEN => {
+                in_slot = true;
+                saw_slot = true;
+            }
+            CLOSE => in_slot = false,
+            _ if in_slot => {}
+            c if c.is_whitespace() || ",;:-.\"'()[]<>".contains(c) => {}
+            _ => return false,
+        }
+    }
+    saw_slot
+}
+
+/// Number of words outside mask tokens.
+pub fn word_count(s: &str) -> usize {
+    strip_slots(s).split_whitespace().count()
+}
+
+fn strip_slots(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_slot = false;
+    for c in s.chars() {
+        match c {
+            OPEN => {
+                in_slot = true;
+                out.push(' ');
+            }
+            CLOSE => in_slot = false,
+            _ if in_slot => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Which part of a prompt a segment plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// A persona: "You are a …", "Act as …".
+    Role,
+    /// Background the model needs: who, why, for whom.
+    Context,
+    /// What to do.
+    Task,
+    /// The data to work on, including template variables.
+    Input,
+    /// Worked examples.
+    Examples,
+    /// The shape of the answer.
+    Format,
+    /// Limits and rules.
+    Constraint,
+    /// Greetings and thanks that carry no instruction.
+    Pleasantry,
+}
+
+/// One piece of a prompt.
+#[derive(Debug, Clone)]
+pub struct Segment {
+    /// Its role in the prompt.
+    pub part: Part,
+    /// A leading `Label:` as written (`Context`, `Customer email`).
+    pub label: Option<String>,
+    /// True when the label only names the part (`Context:`, `Rules:`), so a
+    /// section heading can replace it.
+    pub generic_label: bool,
+    /// The text after the label.
+    pub body: String,
+    /// True for a list item (its marker removed).
+    pub bullet: bool,
+    /// True for a task cut from "…: {{input}}"; the input segment follows
+    /// and a flat rendering joins them with the colon again.
+    pub lead_in: bool,
+}
+
+impl Segment {
+    fn new(part: Part, body: String) -> Self {
+        Segment {
+            part,
+            label: None,
+            generic_label: false,
+            body,
+            bullet: false,
+            lead_in: false,
+        }
+    }
+
+    /// The text as written, label included.
+    pub fn text(&self) -> String {
+        match &self.label {
+            Some(l) if self.body.contains('\n') => format!("{l}:\n{}", self.body),
+            Some(l) => format!("{l}: {}", self.body),
+            None => self.body.clone(),
+        }
+    }
+
+    /// The text as it reads in a section named after its part: a generic
+    /// label is dropped, a specific one kept.
+    pub fn content(&self) -> String {
+        match &self.label {
+            Some(_) if !self.generic_label => self.text(),
+            Some(_) => capitalize(&self.body),
+            None => self.body.clone(),
+        }
+    }
+}
+
+/// True when `s`, lower-cased, starts with one of `leads`.
+pub fn starts_with_any_lower(s: &str, leads: &[&str]) -> bool {
+    let l = s.trim_start().to_lowercase();
+    leads.iter().any(|p| l.starts_with(p))
+}
+
+/// True when the lower-case sentence `l` opens with one of `leads` as whole
+/// words (a lead ending in a space may be followed by anything).
+fn starts_any(l: &str, leads: &[&str]) -> bool {
+    leads.iter().any(|p| {
+        l.starts_with(p)
+            && l[p.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| !c.is_alphanumeric() || p.ends_with(' '))
+    })
+}
+
+/// True when `l` (lower case) contains `word` as whole words.
+pub fn has_word(l: &str, word: &str) -> bool {
+    let mut from = 0;
+    while let Some(pos) = l[from..].find(word) {
+        let s = from + pos;
+        let e = s + word.len();
+        let before_ok = l[..s]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric());
+        let after_ok = l[e..].chars().next().is_none_or(|c| !c.is_alphanumeric());
+        if before_ok && after_ok {
+            return true;
+        }
+        from = s + word.len().max(1);
+        while from < l.len() && !l.is_char_boundary(from) {
+            from += 1;
+        }
+    }
+    false
+}
+
+/// Imperative verbs that open a task (or a step of one).
+pub const TASK_VERBS: &[&str] = &[
+    "write",
+    "summarize",
+    "summarise",
+    "explain",
+    "list",
+    "describe",
+    "create",
+    "generate",
+    "draft",
+    "translate",
+    "rewrite",
+    "review",
+    "analyze",
+    "analyse",
+    "classify",
+    "extract",
+    "identify",
+    "find",
+    "compare",
+    "give",
+    "provide",
+    "make",
+    "build",
+    "design",
+    "plan",
+    "suggest",
+    "recommend",
+    "answer",
+    "read",
+    "check",
+    "fix",
+    "debug",
+    "refactor",
+    "convert",
+    "edit",
+    "proofread",
+    "correct",
+    "improve",
+    "evaluate",
+    "assess",
+    "rate",
+    "score",
+    "calculate",
+    "compute",
+    "estimate",
+    "determine",
+    "decide",
+    "choose",
+    "select",
+    "sort",
+    "rank",
+    "group",
+    "categorize",
+    "categorise",
+    "label",
+    "tag",
+    "outline",
+    "brainstorm",
+    "propose",
+    "solve",
+    "prove",
+    "verify",
+    "validate",
+    "test",
+    "implement",
+    "add",
+    "remove",
+    "replace",
+    "update",
+    "tell",
+    "show",
+    "help",
+    "paraphrase",
+    "simplify",
+    "shorten",
+    "expand",
+    "elaborate",
+    "detect",
+    "flag",
+    "map",
+    "match",
+    "merge",
+    "split",
+    "count",
+    "predict",
+    "forecast",
+    "interpret",
+    "critique",
+    "discuss",
+    "argue",
+    "justify",
+    "define",
+    "clarify",
+    "research",
+    "investigate",
+    "explore",
+    "prepare",
+    "compose",
+    "produce",
+    "offer",
+    "ask",
+    "fill",
+    "complete",
+    "parse",
+    "transform",
+    "reformat",
+    "organize",
+    "organise",
+    "prioritize",
+    "prioritise",
+    "highlight",
+    "cite",
+    "quote",
+    "mention",
+    "note",
+    "consider",
+    "focus",
+    "look",
+    "go",
+    "take",
+    "put",
+    "turn",
+    "respond",
+    "reply",
+    "return",
+    "output",
+    "format",
+    "present",
+    "structure",
+    "summarize",
+    "teach",
+    "debate",
+    "grade",
+    "diagnose",
+    "optimize",
+    "optimise",
+    "document",
+    "annotate",
+    "name",
+];
+
+const ROLE_LEADS: &[&str] = &[
+    "you are a ",
+    "you are an ",
+    "you are the ",
+    "you're a ",
+    "you're an ",
+    "you are my ",
+    "act as",
+    "acting as",
+    "pretend to be",
+    "pretend you are",
+    "imagine you are",
+    "imagine you're",
+    "as a ",
+    "as an ",
+    "your role is",
+    "assume the role",
+    "take on the role",
+    "play the role",
+    "role:",
+    "persona:",
+];
+const NOT_ROLE: &[&str] = &[
+    "as a result",
+    "as a reminder",
+    "as an example",
+    "as a rule",
+    "as a whole",
+];
+const CONTEXT_LEADS: &[&str] = &[
+    "i ",
+    "i'm",
+    "i am",
+    "i've",
+    "i have",
+    "we ",
+    "we're",
+    "we've",
+    "our ",
+    "my ",
+    "this is for",
+    "the audience",
+    "the reader",
+    "the readers",
+    "the users",
+    "the user is",
+    "background",
+    "context",
+    "for context",
+    "currently",
+    "the company",
+    "the project",
+    "you are given",
+    "you will be given",
+    "you'll be given",
+    "you will receive",
+    "you have been given",
+    "you are working",
+    "the team",
+    "it is for",
+    "it's for",
+    "this will be",
+];
+const REQUEST_LEADS: &[&str] = &[
+    "i want you to",
+    "i need you to",
+    "i'd like you to",
+    "i would like you to",
+    "can you",
+    "could you",
+    "would you",
+    "will you",
+    "i need a",
+    "i need an",
+    "i want a",
+    "i want an",
+    "i'd like a",
+    "i would like a",
+    "your task",
+    "the task",
+    "the goal",
+    "your goal",
+    "your job",
+];
+const CONSTRAINT_LEADS: &[&str] = &[
+    "do not",
+    "don't",
+    "never",
+    "avoid",
+    "must",
+    "you must",
+    "you should",
+    "you need to",
+    "always",
+    "make sure",
+    "ensure",
+    "keep ",
+    "limit",
+    "no more than",
+    "at most",
+    "at least",
+    "only ",
+    "be sure",
+    "it is important",
+    "it's important",
+    "important",
+    "note:",
+    "refrain",
+    "without",
+    "under no circumstances",
+    "it is really important",
+    "it's really important",
+    "it is crucial",
+    "it's crucial",
+    "it is essential",
+    "it's essential",
+    "it is vital",
+    "remember",
+    "stay",
+    "stick to",
+    "be ",
+    "use ",
+    "include ",
+    "exclude",
+    "don’t",
+    "no ",
+    "there should",
+    "the length",
+    "length",
+    "tone",
+    "write in",
+    "write at",
+    "the tone",
+    "maximum",
+    "minimum",
+    "max ",
+    "min ",
+];
+const FORMAT_LEADS: &[&str] = &[
+    "format",
+    "return",
+    "output",
+    "the output",
+    "your output",
+    "your answer",
+    "your response",
+    "the response",
+    "the answer should",
+    "structure your",
+    "present",
+    "respond in",
+    "respond with",
+    "respond using",
+    "respond only",
+    "reply in",
+    "reply with",
+    "reply using",
+    "reply only",
+    "answer in",
+    "answer with",
+    "answer using",
+    "give the answer",
+    "give your answer",
+    "provide the answer",
+    "provide your answer",
+    "provide the output",
+    "provide the result",
+    "in json",
+    "as json",
+    "use the following format",
+    "use this format",
+    "the result should",
+    "put your",
+    "wrap your",
+];
+const FORMAT_WORDS: &[&str] = &[
+    "json",
+    "yaml",
+    "csv",
+    "markdown",
+    "table",
+    "bullet points",
+    "bulleted",
+    "numbered list",
+    "xml",
+    "format",
+];
+const INPUT_LEADS: &[&str] = &[
+    "here is",
+    "here's",
+    "here are",
+    "below is",
+    "below are",
+    "the following",
+    "input",
+    "text:",
+    "document:",
+    "data:",
+    "email:",
+    "article:",
+    "code:",
+    "the text is",
+    "the input is",
+    "given ",
+];
+const PLEASANTRIES: &[&str] = &[
+    "thanks",
+    "thank you",
+    "thanks in advance",
+    "thank you in advance",
+    "cheers",
+    "hi",
+    "hello",
+    "hey",
+    "many thanks",
+    "much appreciated",
+    "i appreciate it",
+    "i appreciate your help",
+    "appreciate it",
+    "thanks a lot",
+    "thank you so much",
+    "thanks so much",
+];
+
+/// Lower-cased sentence without mask tokens, list markers or a leading
+/// "please".
+fn normal(s: &str) -> String {
+    let l = strip_slots(s).trim().to_lowercase();
+    let l = l.trim_start_matches(['-', '*', '•']).trim_start();
+    for p in [
+        "please ",
+        "kindly ",
+        "also, ",
+        "also ",
+        "and ",
+        "then ",
+        "finally, ",
+        "first, ",
+        "next, ",
+    ] {
+        if let Some(rest) = l.strip_prefix(p) {
+            return rest.to_string();
+        }
+    }
+    l.to_string()
+}
+
+/// Classify one sentence (masked text).
+pub fn classify(s: &str) -> Part {
+    if is_only_slots(s) {
+        return Part::Input;
+    }
+    let l = normal(s);
+    let bare = l.trim_end_matches(['.', '!', ' ', ',', ':']);
+    if PLEASANTRIES.contains(&bare) || (bare.starts_with("thank") && word_count(s) <= 8) {
+        return Part::Pleasantry;
+    }
+    if starts_any(&l, ROLE_LEADS) && !starts_any(&l, NOT_ROLE) {
+        return Part::Role;
+    }
+    let mut l = l;
+    let mut request = false;
+    for p in REQUEST_LEADS {
+        if let Some(rest) = l.strip_prefix(p) {
+            l = rest
+                .trim_start_matches(" is to")
+                .trim_start_matches(" please")
+                .trim()
+                .to_string();
+            request = true;
+            break;
+        }
+    }
+    let first = l
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .next()
+        .unwrap_or("");
+    let verb_start = TASK_VERBS.contains(&first);
+    if starts_any(&l, FORMAT_LEADS) && !task_reply(&l) {
+        return Part::Format;
+    }
+    if starts_any(&l, CONSTRAINT_LEADS) && !starts_any(&l, CONTEXT_LEADS) {
+        // "Use bullet points" is about the answer's shape, not a limit.
+        if FORMAT_WORDS.iter().any(|w| has_word(&l, w)) {
+            return Part::Format;
+        }
+        return Part::Constraint;
+    }
+    if request || verb_start {
+        return Part::Task;
+    }
+    if starts_any(&l, CONTEXT_LEADS) {
+        return Part::Context;
+    }
+    if FORMAT_WORDS.iter().any(|w| has_word(&l, w)) && !l.ends_with('?') {
+        return Part::Format;
+    }
+    if starts_any(&l, INPUT_LEADS) {
+        return Part::Input;
+    }
+    Part::Task
+}
+
+/// "Respond to the customer" is a task, "Respond in JSON" a format.
+fn task_reply(l: &str) -> bool {
+    [
+        "respond to",
+        "reply to",
+        "answer the",
+        "answer this",
+        "answer each",
+        "answer every",
+        "return to",
+        "present a",
+    ]
+    .iter()
+    .any(|p| l.starts_with(p))
+}
+
+/// Classify a `Label:` by its words; `Some((part, generic))`.
+fn classify_label(label: &str) -> Option<(Part, bool)> {
+    let l = label.trim().to_lowercase();
+    let l = l.as_str();
+    let generic = |ws: &[&str]| ws.contains(&l);
+    let pick = |part, words: &[&str], generic_words: &[&str]| {
+        if words.iter().any(|w| has_word(l, w)) {
+            Some((part, generic(generic_words)))
+        } else {
+            None
+        }
+    };
+    pick(
+        Part::Examples,
+        &["example", "examples", "sample", "samples"],
+        &["example", "examples"],
+    )
+    .or_else(|| {
+        pick(
+            Part::Role,
+            &["role", "persona", "system"],
+            &["role", "persona"],
+        )
+    })
+    .or_else(|| {
+        pick(
+            Part::Format,
+            &[
+                "format",
+                "output",
+                "response format",
+                "deliverable",
+                "answer format",
+            ],
+            &["format", "output format", "output", "response format"],
+        )
+    })
+    .or_else(|| {
+        pick(
+            Part::Constraint,
+            &[
+                "constraints",
+                "constraint",
+                "rules",
+                "requirements",
+                "guidelines",
+                "restrictions",
+                "limits",
+                "note",
+                "notes",
+                "important",
+                "tone",
+                "style",
+                "length",
+                "don'ts",
+                "do nots",
+            ],
+            &[
+                "constraints",
+                "rules",
+                "requirements",
+                "guidelines",
+                "restrictions",
+            ],
+        )
+    })
+    .or_else(|| {
+        pick(
+            Part::Context,
+            &["context", "background", "situation", "audience", "about"],
+            &["context", "background"],
+        )
+    })
+    .or_else(|| {
+        pick(
+            Part::Task,
+            &[
+                "task",
+                "instructions",
+                "instruction",
+                "goal",
+                "objective",
+                "request",
+                "question",
+                "steps",
+            ],
+            &["task", "instructions", "instruction", "goal", "objective"],
+        )
+    })
+    .or_else(|| {
+        pick(
+            Part::Input,
+            &[
+                "input",
+                "inputs",
+                "text",
+                "document",
+                "data",
+                "email",
+                "article",
+                "code",
+                "source",
+                "content",
+                "passage",
+                "message",
+                "transcript",
+                "query",
+                "review",
+                "ticket",
+                "notes",
+                "snippet",
+            ],
+            &["input", "inputs", "data", "input data"],
+        )
+    })
+}
+
+/// `Label: rest` when the line opens with a short non-imperative label.
+fn split_label(line: &str) -> Option<(&str, &str)> {
+    let colon = line.find(':')?;
+    let label = line[..colon].trim();
+    if label.is_empty() || label.len() > 40 || label.contains(OPEN) {
+        return None;
+    }
+    let words: Vec<&str> = label.split_whitespace().collect();
+    if words.len() > 4
+        || !label
+            .chars()
+            .all(|c| c.is_alphanumeric() || " -/()'&_".contains(c))
+    {
+        return None;
+    }
+    let first = words.first()?.to_lowercase();
+    if TASK_VERBS.contains(&first.as_str()) && words.len() > 1 {
+        return None;
+    }
+    let rest = &line[colon + 1..];
+    if !rest.is_empty() && !rest.starts_with(char::is_whitespace) {
+        return None; // "http://…", "12:30"
+    }
+    Some((label, rest.trim()))
+}
+
+fn list_item(line: &str) -> Option<&str> {
+    let t = line.trim_start();
+    for m in ["- ", "* ", "• ", "– "] {
+        if let Some(rest) = t.strip_prefix(m) {
+            return Some(rest.trim());
+        }
+    }
+    let digits = t.chars().take_while(char::is_ascii_digit).count();
+    if digits > 0 && digits <= 3 {
+        let rest = &t[digits..];
+        for m in [". ", ") "] {
+            if let Some(r) = rest.strip_prefix(m) {
+                return Some(r.trim());
+            }
+        }
+    }
+    None
+}
+
+const ABBREVIATIONS: &[&str] = &[
+    "e.g", "i.e", "vs", "dr", "mr", "mrs", "ms", "no", "fig", "approx", "incl", "etc", "cf", "st",
+    "jr", "sr", "prof", "inc", "ltd", "co", "eg", "ie", "al",
+];
+
+/// Split a line of masked text into sentences; every byte of the line lands
+/// in exactly one sentence (whitespace between them aside).
+pub fn split_sentences(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let chars: Vec<(usize, char)> = line.char_indices().collect();
+    let mut k = 0;
+    while k < chars.len() {
+        let (pos, c) = chars[k];
+        let cjk = matches!(c, '。' | '！' | '？');
+        if matches!(c, '.' | '!' | '?') || cjk {
+            let mut j = k + 1;
+            while j < chars.len()
+                && matches!(
+                    chars[j].1,
+                    '.' | '!' | '?' | ')' | '"' | '\'' | '’' | '”' | '。'
+                )
+            {
+                j += 1;
+            }
+            let end = chars.get(j).map_or(line.len(), |&(p, _)| p);
+            let boundary = if cjk {
+                true
+            } else {
+                let next_ws = chars.get(j).is_none_or(|&(_, n)| n.is_whitespace());
+                let word: String = line[start..pos]
+                    .rsplit(char::is_whitespace)
+                    .next()
+                    .unwrap_or("")
+                    .trim_start_matches(['(', '"', '\''])
+                    .to_lowercase();
+                let abbrev = c == '.'
+                    && (ABBREVIATIONS.contains(&word.as_str())
+                        || (word.chars().count() == 1 && word.chars().all(char::is_alphabetic)));
+                next_ws && !abbrev
+            };
+            if boundary {
+                let s = line[start..end].trim();
+                if !s.is_empty() {
+                    out.push(s);
+                }
+                start = end;
+            }
+            k = j;
+            continue;
+        }
+        let _ = pos;
+        k += 1;
+    }
+    let s = line[start..].trim();
+    if !s.is_empty() {
+        out.push(s);
+    }
+    out
+}
+
+fn ends_sentence(s: &str) -> bool {
+    s.trim_end()
+        .ends_with(['.', '!', '?', ':', ';', '。', '！', '？', CLOSE])
+}
+
+/// Parse `prompt` into segments, in order.
+pub fn parse(prompt: &str) -> Vec<Segment> {
+    let norm = prompt.replace("\r\n", "\n").replace('\r', "\n");
+    let m = mask(&norm);
+    let mut segs = Vec::new();
+    for block in split_blocks(&m.text) {
+        parse_block(&m, &block, &mut segs);
+    }
+    segs
+}
+
+/// Paragraphs: runs of lines separated by blank lines.
+fn split_blocks(text: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut cur = String::new();
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            if !cur.is_empty() {
+                blocks.push(std::mem::take(&mut cur));
+            }
+        } else {
+            if !cur.is_empty() {
+                cur.push('\n');
+            }
+            cur.push_str(line.trim_end());
+        }
+    }
+    if !cur.is_empty() {
+        blocks.push(cur);
+    }
+    blocks
+}
+
+fn parse_block(m: &Masked, block: &str, segs: &mut Vec<Segment>) {
+    let lines: Vec<&str> = block.lines().collect();
+    let Some(first) = lines.first() else { return };
+    let header = first.trim();
+    if lines.len() > 1 && header.ends_with(':') && header.len() <= 120 && !header.contains(OPEN) {
+        let label = header.trim_end_matches(':').trim();
+        let body_lines = &lines[1..];
+        let all_items = body_lines.iter().all(|l| list_item(l).is_some());
+        let body = m.unmask(&body_lines.join("\n"));
+        let short = label.split_whitespace().count() <= 4
+            && !TASK_VERBS.contains(
+                &label
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_lowercase()
+                    .as_str(),
+            );
+        match classify_label(label).filter(|_| short) {
+            Some((part, true)) if all_items => {
+                for l in body_lines {
+                    let item = list_item(l).unwrap_or(l);
+                    let mut s = Segment::new(part, m.unmask(item));
+                    s.bullet = true;
+                    segs.push(s);
+                }
+            }
+            Some((part, generic)) => segs.push(Segment {
+                part,
+                label: Some(m.unmask(label)),
+                generic_label: generic,
+                body,
+                bullet: false,
+                lead_in: false,
+            }),
+            None => {
+                let part = classify(label);
+                if part == Part::Task && !all_items {
+                    // "Summarize the following article:" + the article.
+                    let mut task = Segment::new(Part::Task, format!("{}.", m.unmask(label)));
+                    task.lead_in = true;
+                    segs.push(task);
+                    segs.push(Segment::new(Part::Input, body));
+                } else {
+                    let part = if part == Part::Context && !all_items {
+                        Part::Input
+                    } else {
+                        part
+                    };
+                    segs.push(Segment {
+                        part,
+                        label: Some(m.unmask(label)),
+                        generic_label: false,
+                        body,
+                        bullet: false,
+                        lead_in: false,
+                    });
+                }
+            }
+        }
+        return;
+    }
+    // Units: list items, label lines and (re-joined) wrapped prose lines.
+    let mut units: Vec<(String, bool)> = Vec::new();
+    for line in &lines {
+        let t = line.trim();
+        if let Some(item) = list_item(line) {
+            units.push((item.to_string(), true));
+        } else if let Some((prev, is_item)) = units.last_mut()
+            && ((!*is_item && !ends_sentence(prev) && t.starts_with(char::is_lowercase))
+                || (*is_item && line.starts_with(char::is_whitespace)))
+            && split_label(t).is_none()
+        {
+            prev.push(' ');
+            prev.push_str(t);
+        } else {
+            units.push((t.to_string(), false));
+        }
+    }
+    for (unit, bullet) in units {
+        if let Some((label, rest)) = split_label(&unit)
+            && !rest.is_empty()
+        {
+            let (part, generic) = match classify_label(label) {
+                Some(pg) => pg,
+                None if is_only_slots(rest) => (Part::Input, false),
+                None => (classify(rest), false),
+            };
+            segs.push(Segment {
+                part,
+                label: Some(m.unmask(label)),
+                generic_label: generic,
+                body: m.unmask(rest),
+                bullet,
+                lead_in: false,
+            });
+            continue;
+        }
+        for sentence in split_sentences(&unit) {
+            push_sentence(m, sentence, bullet, segs);
+        }
+    }
+}
+
+/// Push one sentence, splitting "Summarize this text: {{text}}" into the
+/// task and its input.
+fn push_sentence(m: &Masked, sentence: &str, bullet: bool, segs: &mut Vec<Segment>) {
+    let part = classify(sentence);
+    if matches!(part, Part::Task | Part::Context)
+        && let Some(colon) = sentence.rfind(':')
+        && is_only_slots(&sentence[colon + 1..])
+        && word_count(&sentence[..colon]) >= 2
+    {
+        let before = sentence[..colon].trim_end();
+        let mut lead = Segment::new(part, format!("{}.", m.unmask(before)));
+        lead.lead_in = true;
+        segs.push(lead);
+        let data = sentence[colon + 1..]
+            .trim()
+            .trim_end_matches(['.', ',', ';', '!']);
+        segs.push(Segment::new(Part::Input, m.unmask(data)));
+        return;
+    }
+    let mut s = Segment::new(part, m.unmask(sentence));
+    s.bullet = bullet;
+    segs.push(s);
+}
+
+/// Collapse runs of blank lines and trailing spaces; trim the whole.
+pub fn normalize_ws(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut blank = 0;
+    let mut in_fence = false;
+    for line in s.replace("\r\n", "\n").lines() {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+        }
+        let l = if in_fence { line } else { line.trim_end() };
+        if l.trim().is_empty() && !in_fence {
+            blank += 1;
+            if blank > 1 {
+                continue;
+            }
+            out.push('\n');
+            continue;
+        }
+        blank = 0;
+        out.push_str(l);
+        out.push('\n');
+    }
+    out.trim().to_string()
+}
+
+/// Uppercase the first letter (leaves everything else alone).
+pub fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) if c.is_lowercase() => c.to_uppercase().chain(chars).collect(),
+        _ => s.to_string(),
+    }
+}
+
+/// Lowercase the first letter unless the first word looks like an acronym
+/// or a name the writer capitalised on purpose ("I", "JSON").
+pub fn decapitalize(s: &str) -> String {
+    let first_word: String = s.chars().take_while(|c| c.is_alphanumeric()).collect();
+    let keep = first_word == "I"
+        || first_word.chars().filter(|c| c.is_uppercase()).count() > 1
+        || first_word.starts_with("I'");
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) if c.is_uppercase() && !keep => c.to_lowercase().chain(chars).collect(),
+        _ => s.to_string(),
+    }
+}
+
+/// End a sentence with a full stop unless it already has terminal
+/// punctuation (or ends in a block such as a fence or list).
+pub fn terminate(s: &str) -> String {
+    let t = s.trim_end();
+    if t.is_empty()
+        || t.ends_with([
+            '.', '!', '?', ':', ';', '。', '！', '？', '`', '>', '"', '”',
+        ])
+        || t.contains('\n')
+    {
+        t.to_string()
+    } else {
+        format!("{t}.")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(p: &str) -> Vec<(Part, String)> {
+        parse(p)
+            .into_iter()
+            .map(|s| (s.part, s.content()))
+            .collect()
+    }
+
+    #[test]
+    fn mask_roundtrip_keeps_everything() {
+        let t =
+            "Use {{a}}, `code {x}` and {\"k\": [1, {\"n\": 2}]} and \"quoted. text\" — ok {{ b }}!";
+        let m = mask(t);
+        assert!(!m.text.contains("{{"));
+        assert_eq!(m.unmask(&m.text), t);
+    }
+
+    #[test]
+    fn sentences_respect_abbreviations_and_masks() {
+        let m = mask("Use e.g. apples. Say \"Hi. There.\" Then stop! Next {{x}}.");
+        let s = split_sentences(&m.text);
+        // A quote that ends a sentence hides its full stop; the split is
+        // conservative there rather than cutting inside the quote.
+        assert_eq!(s.len(), 3, "{s:?}");
+        assert!(s[0].ends_with("apples."));
+    }
+
+    #[test]
+    fn classifies_the_common_parts() {
+        let p = parts(
+            "You are a helpful assistant. I run a small bakery. Summarize the following review: {{review}}. \
+             Do not mention prices. Respond in JSON. Thanks!",
+        );
+        let kinds: Vec<Part> = p.iter().map(|x| x.0).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                Part::Role,
+                Part::Context,
+                Part::Task,
+                Part::Input,
+                Part::Constraint,
+                Part::Format,
+                Part::Pleasantry
+            ],
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn labels_and_header_blocks() {
+        let p =
+            parts("Context: we sell shoes.\n\nRules:\n- be brief\n- no emojis\n\nEmail: {{email}}");
+        assert_eq!(p[0], (Part::Context, "We sell shoes.".to_string()));
+        assert_eq!(p[1], (Part::Constraint, "be brief".to_string()));
+        assert_eq!(p[3], (Part::Input, "Email: {{email}}".to_string()));
+    }
+
+    #[test]
+    fn task_header_with_body_becomes_task_and_input() {
+        let p = parts("Summarize the following article:\nLine one.\nLine two.");
+        assert_eq!(p[0].0, Part::Task);
+        assert_eq!(p[1], (Part::Input, "Line one.\nLine two.".to_string()));
+    }
+}
