@@ -850,9 +850,10 @@ fn faulty(prompt: &str) -> Value {
 #[tokio::test]
 async fn a_trapping_plugin_fails_only_its_own_call() {
     let s = Server::start(faulty_opts()).await;
+    let (trap_body, ok_body) = (faulty("trap"), json!({ "prompt": VAGUE }));
     let (trap, ok) = tokio::join!(
-        s.post("/api/v1/analyze", &faulty("trap")),
-        s.post("/api/v1/analyze", &json!({ "prompt": VAGUE }))
+        s.post("/api/v1/analyze", &trap_body),
+        s.post("/api/v1/analyze", &ok_body)
     );
     let msg = trap.assert_error(500, "plugin_failed");
     assert!(msg.contains("faulty"), "{msg}");
@@ -867,10 +868,11 @@ async fn a_trapping_plugin_fails_only_its_own_call() {
 async fn an_endless_plugin_hits_its_deadline() {
     let s = Server::start(faulty_opts()).await;
     let started = std::time::Instant::now();
-    let (looped, ok) = tokio::join!(s.post("/api/v1/analyze", &faulty("loop")), async {
+    let (loop_body, ok_body) = (faulty("loop"), json!({ "prompt": VAGUE }));
+    let (looped, ok) = tokio::join!(s.post("/api/v1/analyze", &loop_body), async {
         // While the guest spins, the server keeps answering others.
         tokio::time::sleep(Duration::from_millis(300)).await;
-        s.post("/api/v1/analyze", &json!({ "prompt": VAGUE })).await
+        s.post("/api/v1/analyze", &ok_body).await
     });
     looped.assert_error(504, "plugin_timeout");
     assert_eq!(ok.status, 200);

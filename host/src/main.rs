@@ -66,7 +66,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     let addr = listener.local_addr().context("no local address")?;
-    tracing::info!(%addr, "PromptSculptor listening on http://{addr}");
+    // Tests and scripts read the bound address (port 0 picks a free one) from this line.
+    tracing::info!("PromptSculptor listening on http://{addr}");
     axum::serve(
         listener,
         app.router

@@ -143,7 +143,12 @@ impl Server {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(pos) = line.find("listening on http://") {
-                    let _ = tx.send(line[pos + "listening on ".len()..].trim().to_string());
+                    let rest = &line[pos + "listening on ".len()..];
+                    let url: String = rest
+                        .chars()
+                        .take_while(|c| !c.is_whitespace() && *c != '\u{1b}')
+                        .collect();
+                    let _ = tx.send(url);
                 }
                 if let Ok(mut l) = sink.lock() {
                     l.push(line);

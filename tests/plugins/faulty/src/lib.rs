@@ -54,7 +54,11 @@ impl Guest for Faulty {
     fn manifest() -> PluginManifest {
         PluginManifest {
             name: "faulty".into(),
-            version: "0.0.1".into(),
+            // The test build makes a second copy with another version to
+            // exercise hot replacement.
+            version: option_env!("PS_TEST_PLUGIN_VERSION")
+                .unwrap_or("0.0.1")
+                .into(),
             description: "misbehaves on request (tests only)".into(),
             kind: Kind::Analyze,
             styles: Vec::new(),
