@@ -520,13 +520,17 @@ async fn styles_survive_a_restart() {
     let db = dir.path().join("keep.db");
     let style = json!({ "name": "kept", "description": "d", "instructions": "i" });
     {
-        let mut opts = Options::default();
-        opts.db = Some(db.clone());
+        let opts = Options {
+            db: Some(db.clone()),
+            ..Options::default()
+        };
         let s = Server::start(opts).await;
         assert_eq!(s.post("/api/v1/styles", &style).await.status, 201);
     }
-    let mut opts = Options::default();
-    opts.db = Some(db);
+    let opts = Options {
+        db: Some(db),
+        ..Options::default()
+    };
     let s = Server::start(opts).await;
     assert_eq!(s.get("/api/v1/styles/kept").await.status, 200);
     // Migrations ran once: the builtin styles are not duplicated.
