@@ -1032,3 +1032,207 @@ async fn restart_uses_the_compile_cache() {
             .all(|p| p["status"] == "ok")
     );
 }
+
+fn log_rows(db: &std::path::Path) -> Vec<Value> {
+    let Ok(conn) =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    else {
+        return Vec::new();
+    };
+    let Ok(mut stmt) = conn.prepare(
+        "SELECT request_id, operation, strategy, strategy_version, style, model, status, error_code,
+                latency_ms, llm_calls, input_tokens, output_tokens, prompt, completion FROM request_log ORDER BY id",
+    ) else {
+        return Vec::new();
+    };
+    stmt.query_map([], |r| {
+        Ok(json!({
+            "request_id": r.get::<_, String>(0)?, "operation": r.get::<_, String>(1)?,
+            "strategy": r.get::<_, Option<String>>(2)?, "strategy_version": r.get::<_, Option<String>>(3)?,
+            "style": r.get::<_, Option<String>>(4)?, "model": r.get::<_, Option<String>>(5)?,
+            "status": r.get::<_, i64>(6)?, "error_code": r.get::<_, Option<String>>(7)?,
+            "latency_ms": r.get::<_, f64>(8)?, "llm_calls": r.get::<_, i64>(9)?,
+            "input_tokens": r.get::<_, i64>(10)?, "output_tokens": r.get::<_, i64>(11)?,
+            "prompt": r.get::<_, Option<String>>(12)?, "completion": r.get::<_, Option<String>>(13)?,
+        }))
+    })
+    .map(|rows| rows.filter_map(Result::ok).collect())
+    .unwrap_or_default()
+}
+
+async fn wait_rows(db: &std::path::Path, n: usize) -> Vec<Value> {
+    for _ in 0..100 {
+        let rows = log_rows(db);
+        if rows.len() >= n {
+            return rows;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("request log never reached {n} rows: {:?}", log_rows(db));
+}
+
+#[tokio::test]
+async fn request_log_records_metadata_not_prompts() {
+    let llm =
+        FakeLlm::start(|_, _| Reply::Text(json!({ "issues": [], "suggestions": [] }).to_string()))
+            .await;
+    let s = Server::start(llm_opts(&llm)).await;
+    let db = s.dir.path().join("test.db");
+    let a = s
+        .post(
+            "/api/v1/analyze",
+            &json!({ "prompt": "Secret prompt text about things" }),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let r = s
+        .post(
+            "/api/v1/remix",
+            &json!({ "prompt": "Make {{x}} short", "style": "concise", "use_llm": false }),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    s.post("/api/v1/create", &json!({ "goal": "" }))
+        .await
+        .assert_error(422, "validation_failed");
+    let rows = wait_rows(&db, 3).await;
+    let analyze = &rows[0];
+    assert_eq!(analyze["operation"], "analyze");
+    assert_eq!(
+        analyze["request_id"],
+        a.header("x-request-id").unwrap_or_default()
+    );
+    assert_eq!(analyze["strategy"], "analyze");
+    assert_eq!(analyze["status"], 200);
+    assert_eq!(analyze["model"], "test-model-2026");
+    assert_eq!(analyze["llm_calls"], a.json["usage"]["llm_calls"]);
+    assert_eq!(analyze["input_tokens"], a.json["usage"]["input_tokens"]);
+    assert!(analyze["latency_ms"].as_f64().is_some_and(|l| l > 0.0));
+    assert!(
+        analyze["prompt"].is_null() && analyze["completion"].is_null(),
+        "no text without LOG_PROMPTS"
+    );
+    assert_eq!(rows[1]["style"], "concise");
+    assert_eq!(rows[1]["llm_calls"], 0);
+    assert_eq!(rows[2]["operation"], "create");
+    assert_eq!(rows[2]["status"], 422);
+    assert_eq!(rows[2]["error_code"], "validation_failed");
+    let raw = std::fs::read(&db).unwrap_or_default();
+    assert!(!String::from_utf8_lossy(&raw).contains("Secret prompt text"));
+}
+
+#[tokio::test]
+async fn request_log_keeps_prompts_when_asked() {
+    let s = Server::start(Options::default().env("PROMPTSCULPTOR_LOG_PROMPTS", "true")).await;
+    let r = s
+        .post(
+            "/api/v1/remix",
+            &json!({ "prompt": "Please make {{x}} short", "style": "concise" }),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let rows = wait_rows(&s.dir.path().join("test.db"), 1).await;
+    assert_eq!(rows[0]["prompt"], "Please make {{x}} short");
+    assert_eq!(rows[0]["completion"], r.json["prompt"]);
+}
+
+#[tokio::test]
+async fn metrics_move_after_requests() {
+    let llm =
+        FakeLlm::start(|_, _| Reply::Text(json!({ "issues": [], "suggestions": [] }).to_string()))
+            .await;
+    let s = Server::start(llm_opts(&llm).plugins(&["analyze", "remix", "create", "faulty"])).await;
+    assert_eq!(
+        s.post("/api/v1/analyze", &json!({ "prompt": VAGUE }))
+            .await
+            .status,
+        200
+    );
+    s.post("/api/v1/analyze", &faulty("trap"))
+        .await
+        .assert_error(500, "plugin_failed");
+    s.get("/api/v1/styles/absent")
+        .await
+        .assert_error(404, "style_not_found");
+    let m = s.get("/metrics").await;
+    assert_eq!(m.status, 200);
+    assert!(
+        m.header("content-type")
+            .is_some_and(|c| c.starts_with("text/plain"))
+    );
+    let t = &m.text;
+    for needle in [
+        "promptsculptor_http_requests_total{route=\"/api/v1/analyze\",status=\"200\"} 1",
+        "promptsculptor_http_requests_total{route=\"/api/v1/analyze\",status=\"500\"} 1",
+        "promptsculptor_http_requests_total{route=\"/api/v1/styles/{name}\",status=\"404\"} 1",
+        "promptsculptor_plugin_calls_total{plugin=\"faulty\",outcome=\"trap\"} 1",
+        "promptsculptor_plugin_calls_total{plugin=\"analyze\",outcome=\"ok\"} 1",
+        "promptsculptor_llm_calls_total{provider=\"openai\",model=\"test-model-2026\",outcome=\"ok\"} 1",
+        "promptsculptor_llm_tokens_total{provider=\"openai\",model=\"test-model-2026\",direction=\"input\"} 11",
+        "promptsculptor_host_overhead_seconds_count{route=\"/api/v1/analyze\"} 2",
+        "promptsculptor_plugin_reloads_total{outcome=\"ok\"} 4",
+        "promptsculptor_http_requests_in_flight 1",
+    ] {
+        assert!(t.contains(needle), "missing `{needle}` in:\n{t}");
+    }
+}
+
+#[tokio::test]
+async fn openapi_document_lists_every_contract_path() {
+    let s = Server::start(Options::default()).await;
+    let r = s.get("/openapi.json").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.json["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "{}", r.json["openapi"]);
+    let paths = r.json["paths"].as_object().expect("paths");
+    for (path, method) in [
+        ("/api/v1/analyze", "post"),
+        ("/api/v1/remix", "post"),
+        ("/api/v1/create", "post"),
+        ("/api/v1/styles", "get"),
+        ("/api/v1/styles", "post"),
+        ("/api/v1/styles/{name}", "get"),
+        ("/api/v1/styles/{name}", "put"),
+        ("/api/v1/styles/{name}", "delete"),
+        ("/api/v1/plugins", "get"),
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+        ("/metrics", "get"),
+        ("/openapi.json", "get"),
+        ("/docs", "get"),
+    ] {
+        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing");
+    }
+    // Schemas come from the Rust types: the analyze answer names its fields.
+    let schemas = &r.json["components"]["schemas"];
+    for field in ["scores", "issues", "suggestions", "stats", "strategy", "usage"] {
+        assert!(schemas["AnalyzeResponse"]["properties"].get(field).is_some(), "AnalyzeResponse.{field}");
+    }
+    assert!(schemas["AnalyzeBody"]["required"].as_array().is_some_and(|r| r.iter().any(|f| f == "prompt")));
+    let docs = s.get("/docs").await;
+    assert_eq!(docs.status, 200);
+    assert!(docs.header("content-type").is_some_and(|c| c.starts_with("text/html")));
+    assert!(docs.text.contains("/openapi.json") && !docs.text.contains("https://cdn"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_requests_in_flight_finish() {
+    let llm = FakeLlm::start(|_, _| {
+        Reply::Delay(Duration::from_millis(1500), Box::new(Reply::Text(json!({ "issues": [], "suggestions": [] }).to_string())))
+    })
+    .await;
+    let mut s = Server::start(llm_opts(&llm)).await;
+    let (http, url) = (s.http.clone(), format!("{}/api/v1/analyze", s.base));
+    let slow = tokio::spawn(async move {
+        let r = http.post(url).json(&json!({ "prompt": "Summarise the report in 3 bullets." })).send().await?;
+        let status = r.status().as_u16();
+        r.text().await.map(|t| (status, t))
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(llm.received().len(), 1, "the slow request is in flight");
+    let exit = tokio::task::block_in_place(|| s.terminate(Duration::from_secs(10)));
+    let (status, text) = slow.await.expect("task").expect("response");
+    assert_eq!(status, 200, "in-flight request finished: {text}");
+    let exit = exit.expect("server exited after SIGTERM");
+    assert!(exit.success(), "exit status {exit:?}");
+    assert!(s.log_text().contains("shutdown signal received"));
+}

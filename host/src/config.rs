@@ -34,9 +34,9 @@ impl FromStr for Secret {
 pub enum ProviderKind {
     /// Any OpenAI-compatible chat-completions server.
     Openai,
-    /// Anthropic's native Messages API (not yet implemented).
+    /// Anthropic's native Messages API.
     Anthropic,
-    /// Google's native generateContent API (not yet implemented).
+    /// Google's native Gemini generateContent API.
     Gemini,
     /// A local OpenAI-compatible server (llama.cpp, Ollama, vLLM) at
     /// `http://127.0.0.1:8081/v1` unless a base URL is given.
@@ -152,6 +152,23 @@ pub struct Config {
     /// Default create plugin.
     #[arg(long, env = "PROMPTSCULPTOR_DEFAULT_CREATOR", default_value = "create")]
     pub default_creator: String,
+    /// Keep prompt and completion text in the request log (off: metadata only).
+    #[arg(long, env = "PROMPTSCULPTOR_LOG_PROMPTS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub log_prompts: bool,
+    /// Request-log rows older than this many days are pruned.
+    #[arg(
+        long,
+        env = "PROMPTSCULPTOR_REQUEST_LOG_MAX_AGE_DAYS",
+        default_value_t = 30
+    )]
+    pub request_log_max_age_days: u32,
+    /// At most this many request-log rows are kept.
+    #[arg(
+        long,
+        env = "PROMPTSCULPTOR_REQUEST_LOG_MAX_ROWS",
+        default_value_t = 100_000
+    )]
+    pub request_log_max_rows: u64,
     /// Log format.
     #[arg(
         long,

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod config;
 pub mod llm;
+pub mod metrics;
 pub mod runtime;
 pub mod server;
 pub mod store;

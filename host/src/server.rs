@@ -5,11 +5,13 @@ use std::{sync::Arc, time::Duration};
 
 use axum::Router;
 
-use crate::api::{self, AppState};
+use crate::api::{self, AppState, RateLimiter};
 use crate::config::{Config, ProviderKind};
-use crate::llm::{HttpSettings, LlmError, OpenAiProvider, SharedProvider};
+use crate::llm::{
+    AnthropicProvider, GeminiProvider, HttpSettings, LlmError, OpenAiProvider, SharedProvider,
+};
 use crate::runtime::{Capabilities, EngineLimits, Runtime, RuntimeError, RuntimeSettings, tokens};
-use crate::store::{Db, StoreError};
+use crate::store::{Db, RequestLog, Retention, StoreError};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -35,25 +37,43 @@ pub fn build_provider(config: &Config) -> Result<Option<SharedProvider>, Startup
     let Some(choice) = config.provider() else {
         return Ok(None);
     };
+    let key = choice
+        .key
+        .as_ref()
+        .map(|k| k.expose())
+        .filter(|k| !k.is_empty());
+    // Local OpenAI-compatible servers need no key; the hosted APIs do, but a
+    // gateway in front of them may add it, so warn instead of refusing.
+    let key_var = match choice.kind {
+        ProviderKind::Anthropic => Some("ANTHROPIC_API_KEY"),
+        ProviderKind::Gemini => Some("GEMINI_API_KEY"),
+        ProviderKind::Openai | ProviderKind::Local | ProviderKind::None => None,
+    };
+    if let (Some(var), None) = (key_var, key) {
+        tracing::warn!("{var} is not set; the provider will likely refuse every call");
+    }
     let settings = HttpSettings {
         base_url: choice.base_url,
         model: choice.model,
         timeout: choice.timeout,
     };
-    match choice.kind {
+    let provider: SharedProvider = match choice.kind {
         ProviderKind::Openai | ProviderKind::Local => {
-            let key = choice.key.as_ref().map(|k| k.expose());
-            let provider = OpenAiProvider::new(settings, key)
-                .map_err(|e: LlmError| StartupError::Provider(e.to_string()))?;
-            Ok(Some(Arc::new(provider)))
+            Arc::new(OpenAiProvider::new(settings, key).map_err(provider_error)?)
         }
-        ProviderKind::Anthropic | ProviderKind::Gemini => Err(StartupError::Provider(format!(
-            "the native {:?} provider is not implemented yet; use an OpenAI-compatible endpoint \
-             (PROMPTSCULPTOR_LLM_PROVIDER=openai with PROMPTSCULPTOR_LLM_BASE_URL)",
-            choice.kind
-        ))),
-        ProviderKind::None => Ok(None),
-    }
+        ProviderKind::Anthropic => {
+            Arc::new(AnthropicProvider::new(settings, key).map_err(provider_error)?)
+        }
+        ProviderKind::Gemini => {
+            Arc::new(GeminiProvider::new(settings, key).map_err(provider_error)?)
+        }
+        ProviderKind::None => return Ok(None),
+    };
+    Ok(Some(provider))
+}
+
+fn provider_error(e: LlmError) -> StartupError {
+    StartupError::Provider(e.to_string())
 }
 
 /// A started application: the router plus handles tests and `main` need.
@@ -123,14 +143,29 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
         }
     };
     let _ = warm.await;
-    let state = AppState::new(
-        runtime.clone(),
+    let request_log = RequestLog::start(
+        &config.db,
+        config.log_prompts,
+        Retention {
+            max_age_days: config.request_log_max_age_days,
+            max_rows: config.request_log_max_rows,
+        },
+    )
+    .map_err(|source| StartupError::Database {
+        path: config.db.display().to_string(),
+        source,
+    })?;
+    let state = AppState {
+        runtime: runtime.clone(),
         db,
         llm_configured,
-        config.max_body_bytes,
-        &config.api_keys(),
-        config.rate_limit_per_min,
-    );
+        max_body_bytes: config.max_body_bytes,
+        api_keys: AppState::digest_keys(&config.api_keys()),
+        rate_limiter: config
+            .rate_limit_per_min
+            .map(|n| Arc::new(RateLimiter::new(n.max(1)))),
+        request_log,
+    };
     Ok(App {
         router: api::router(state),
         runtime,

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod llm;
+pub mod providers;
 
 use std::{
     io::{BufRead, BufReader},
@@ -189,6 +190,19 @@ impl Server {
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Send SIGTERM and wait (up to `within`) for the process to exit.
+    pub fn terminate(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let start = Instant::now();
+        while start.elapsed() < within {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
     }
 
     /// GET and parse JSON.

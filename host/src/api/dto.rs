@@ -4,14 +4,16 @@
 //! (validation) while a wrongly typed one is a 400 (deserialization).
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::runtime::Usage;
 use crate::store::StyleExample;
 
 /// `POST /api/v1/analyze` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct AnalyzeBody {
     /// The prompt, 1..=100000 characters.
+    #[schema(required = true, nullable = false)]
     pub prompt: Option<String>,
     /// Affects token counting.
     pub target_model: Option<String>,
@@ -22,11 +24,13 @@ pub struct AnalyzeBody {
 }
 
 /// `POST /api/v1/remix` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct RemixBody {
     /// The prompt to remix.
+    #[schema(required = true, nullable = false)]
     pub prompt: Option<String>,
     /// Style name.
+    #[schema(required = true, nullable = false)]
     pub style: Option<String>,
     /// Extra guidance.
     pub instructions: Option<String>,
@@ -39,18 +43,21 @@ pub struct RemixBody {
 }
 
 /// One input/output example of a create request.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ExampleBody {
     /// Example input.
+    #[schema(required = true, nullable = false)]
     pub input: Option<String>,
     /// Example output.
+    #[schema(required = true, nullable = false)]
     pub output: Option<String>,
 }
 
 /// `POST /api/v1/create` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateBody {
     /// What the prompt must achieve.
+    #[schema(required = true, nullable = false)]
     pub goal: Option<String>,
     /// Background.
     pub context: Option<String>,
@@ -73,7 +80,7 @@ pub struct CreateBody {
 }
 
 /// `POST /api/v1/styles` body (and `PUT`, without `name`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct StyleBody {
     /// Unique name.
     pub name: Option<String>,
@@ -86,11 +93,13 @@ pub struct StyleBody {
 }
 
 /// A before/after example in a style body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct StyleExampleBody {
     /// Before.
+    #[schema(required = true, nullable = false)]
     pub before: Option<String>,
     /// After.
+    #[schema(required = true, nullable = false)]
     pub after: Option<String>,
 }
 
@@ -111,7 +120,7 @@ impl StyleExampleBody {
 }
 
 /// Plugin identity in responses.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct StrategyDto {
     /// Plugin name.
     pub name: String,
@@ -120,7 +129,7 @@ pub struct StrategyDto {
 }
 
 /// LLM usage in responses.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UsageDto {
     /// Chat completions made.
     pub llm_calls: u32,
@@ -144,7 +153,7 @@ impl From<Usage> for UsageDto {
 }
 
 /// Scores of an analysis.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ScoresDto {
     /// Overall.
     pub overall: u8,
@@ -161,7 +170,7 @@ pub struct ScoresDto {
 }
 
 /// A character span.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SpanDto {
     /// Start, in characters.
     pub start: u32,
@@ -170,11 +179,12 @@ pub struct SpanDto {
 }
 
 /// One issue.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct IssueDto {
     /// kebab-case code.
     pub code: String,
     /// info, warning or error.
+    #[schema(value_type = String, example = "warning")]
     pub severity: &'static str,
     /// Human sentence.
     pub message: String,
@@ -187,7 +197,7 @@ pub struct IssueDto {
 }
 
 /// Prompt statistics.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct StatsDto {
     /// Characters.
     pub chars: u32,
@@ -202,7 +212,7 @@ pub struct StatsDto {
 }
 
 /// `POST /api/v1/analyze` answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AnalyzeResponse {
     /// Scores.
     pub scores: ScoresDto,
@@ -219,7 +229,7 @@ pub struct AnalyzeResponse {
 }
 
 /// A style in responses.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct StyleRef {
     /// Name.
     pub name: String,
@@ -230,7 +240,7 @@ pub struct StyleRef {
 }
 
 /// `POST /api/v1/remix` answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RemixResponse {
     /// The best variant.
     pub prompt: String,
@@ -247,7 +257,7 @@ pub struct RemixResponse {
 }
 
 /// `POST /api/v1/create` answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CreateResponse {
     /// The created prompt.
     pub prompt: String,
@@ -261,4 +271,36 @@ pub struct CreateResponse {
     pub strategy: StrategyDto,
     /// LLM usage.
     pub usage: UsageDto,
+}
+
+/// The body of every 4xx and 5xx answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// Details of an error.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable snake_case code.
+    pub code: String,
+    /// A sentence a user can act on.
+    pub message: String,
+    /// Equal to the `x-request-id` header.
+    pub request_id: String,
+}
+
+/// `GET /api/v1/styles` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StyleList {
+    /// Every style, by name.
+    pub styles: Vec<crate::store::StyleRecord>,
+}
+
+/// `GET /api/v1/plugins` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PluginList {
+    /// Every plugin file seen, by file name.
+    pub plugins: Vec<crate::runtime::PluginStatus>,
 }

@@ -12,7 +12,7 @@ use std::{
 };
 
 use axum::{
-    extract::{ConnectInfo, Request, State},
+    extract::{ConnectInfo, MatchedPath, Request, State},
     http::{HeaderValue, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -20,7 +20,8 @@ use axum::{
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
-use super::{AppState, error::ApiError, json::BodyLimit, json::too_large};
+use super::{AppState, error::ApiError, json::BodyLimit, json::too_large, operations::LlmWait};
+use crate::metrics;
 
 /// The id of the current request, as sent back in `x-request-id`.
 #[derive(Debug, Clone)]
@@ -49,6 +50,12 @@ fn client_request_id(req: &Request) -> Option<String> {
 pub async fn request_id(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let id = client_request_id(&req).unwrap_or_else(new_request_id);
     let started = Instant::now();
+    let metrics = metrics::global();
+    let _in_flight = metrics.request_started();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let span =
         tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
     req.extensions_mut().insert(RequestId(id.clone()));
@@ -68,6 +75,8 @@ pub async fn request_id(State(state): State<AppState>, mut req: Request, next: N
     }
     .instrument(span.clone())
     .await;
+    // Read before an error is re-rendered into a fresh response.
+    let llm_wait = resp.extensions().get::<LlmWait>().map(|w| w.0);
     if let Some(err) = resp.extensions_mut().remove::<ApiError>() {
         resp = err.render(&id);
     } else if resp.status().as_u16() >= 400 && !is_json(&resp) {
@@ -76,10 +85,29 @@ pub async fn request_id(State(state): State<AppState>, mut req: Request, next: N
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
     }
+    let elapsed = started.elapsed();
+    let status = resp.status().as_u16();
+    metrics.count(
+        "promptsculptor_http_requests_total",
+        vec![("route", route.clone()), ("status", status.to_string())],
+        1,
+    );
+    metrics.observe(
+        "promptsculptor_http_request_duration_seconds",
+        vec![("route", route.clone())],
+        elapsed,
+    );
+    if let Some(wait) = llm_wait {
+        metrics.observe(
+            "promptsculptor_host_overhead_seconds",
+            vec![("route", route)],
+            elapsed.saturating_sub(wait),
+        );
+    }
     let _guard = span.enter();
     tracing::info!(
-        status = resp.status().as_u16(),
-        elapsed_us = started.elapsed().as_micros() as u64,
+        status,
+        elapsed_us = elapsed.as_micros() as u64,
         "request done"
     );
     resp

@@ -4,6 +4,7 @@ mod dto;
 pub mod error;
 mod json;
 mod middleware;
+mod openapi;
 mod operations;
 mod styles;
 mod system;
@@ -18,9 +19,10 @@ use axum::{
 };
 
 use crate::runtime::Runtime;
-use crate::store::Db;
+use crate::store::{Db, RequestLog};
 use error::ApiError;
 pub use middleware::RateLimiter;
+pub use openapi::ApiDoc;
 
 /// Shared state of every handler.
 #[derive(Clone)]
@@ -37,26 +39,14 @@ pub struct AppState {
     pub api_keys: Arc<Vec<[u8; 32]>>,
     /// Rate limiter, when enabled.
     pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// Where finished operations are recorded.
+    pub request_log: RequestLog,
 }
 
 impl AppState {
-    /// Build the state; `api_keys` are kept only as digests.
-    pub fn new(
-        runtime: Runtime,
-        db: Db,
-        llm_configured: bool,
-        max_body_bytes: usize,
-        api_keys: &[String],
-        rate_limit_per_min: Option<u32>,
-    ) -> AppState {
-        AppState {
-            runtime,
-            db,
-            llm_configured,
-            max_body_bytes,
-            api_keys: Arc::new(api_keys.iter().map(|k| middleware::key_digest(k)).collect()),
-            rate_limiter: rate_limit_per_min.map(|n| Arc::new(RateLimiter::new(n.max(1)))),
-        }
+    /// Digests of `keys`, the form in which the state keeps API keys.
+    pub fn digest_keys(keys: &[String]) -> Arc<Vec<[u8; 32]>> {
+        Arc::new(keys.iter().map(|k| middleware::key_digest(k)).collect())
     }
 }
 
@@ -80,6 +70,9 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", v1)
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
+        .route("/metrics", get(system::metrics))
+        .route("/openapi.json", get(openapi::openapi_json))
+        .route("/docs", get(openapi::docs))
         .fallback(fallback)
         .layer(from_fn_with_state(state.clone(), middleware::request_id))
         .with_state(state)

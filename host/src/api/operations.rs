@@ -1,11 +1,18 @@
 //! The three strategy operations: analyze, remix, create.
 
-use axum::{Extension, Json, extract::State, http::StatusCode};
+use std::time::{Duration, Instant};
+
+use axum::{
+    Extension, Json,
+    extract::State,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
 
 use super::{
     AppState,
     dto::{
-        AnalyzeBody, AnalyzeResponse, CreateBody, CreateResponse, IssueDto, RemixBody,
+        AnalyzeBody, AnalyzeResponse, ErrorBody, CreateBody, CreateResponse, IssueDto, RemixBody,
         RemixResponse, ScoresDto, SpanDto, StatsDto, StrategyDto, StyleRef,
     },
     error::ApiError,
@@ -14,7 +21,7 @@ use super::{
 };
 use crate::llm::LlmError;
 use crate::runtime::{Called, analyzer, creator, remixer, tokens};
-use crate::store::StyleSource;
+use crate::store::{RequestRecord, StyleSource};
 
 const MAX_PROMPT_CHARS: usize = 100_000;
 const MAX_FIELD_CHARS: usize = 20_000;
@@ -54,6 +61,134 @@ fn strategy_field(value: Option<String>) -> Result<Option<String>, ApiError> {
     }
 }
 
+/// Fill the log record from a finished plugin call.
+fn note_called<T>(rec: &mut RequestRecord, c: &Called<T>) {
+    rec.strategy = Some(c.plugin.clone());
+    rec.strategy_version = Some(c.version.clone());
+    rec.model = c.usage.model.clone();
+    rec.llm_calls = c.usage.llm_calls;
+    rec.input_tokens = c.usage.input_tokens;
+    rec.output_tokens = c.usage.output_tokens;
+    rec.llm_wait = c.usage.llm_wait;
+}
+
+/// Turn an operation's outcome into the response, and record it in the
+/// request log with its status and latency. The LLM wait rides along as a
+/// response extension for the host-overhead metric.
+fn finish<T: IntoResponse>(
+    state: &AppState,
+    mut rec: RequestRecord,
+    started: Instant,
+    outcome: Result<T, ApiError>,
+) -> Response {
+    let mut resp = match outcome {
+        Ok(v) => v.into_response(),
+        Err(e) => {
+            rec.error_code = Some(e.code.to_string());
+            e.into_response()
+        }
+    };
+    rec.status = resp.status().as_u16();
+    rec.latency = started.elapsed();
+    resp.extensions_mut().insert(LlmWait(rec.llm_wait));
+    state.request_log.record(rec);
+    resp
+}
+
+/// Time a request spent waiting on the LLM provider.
+#[derive(Debug, Clone, Copy)]
+pub struct LlmWait(pub Duration);
+
+/// `POST /api/v1/analyze`: analyze a prompt: scores, issues with spans, token counts, suggestions.
+#[utoipa::path(post, path = "/api/v1/analyze", tag = "operations", request_body = AnalyzeBody,
+    responses(
+        (status = 200, description = "Analyze a prompt: scores, issues with spans, token counts, suggestions.", body = AnalyzeResponse),
+        (status = 400, description = "Malformed JSON or a value of the wrong type", body = ErrorBody),
+        (status = 401, description = "API keys are configured and none was valid", body = ErrorBody),
+        (status = 404, description = "Unknown strategy or style", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 415, description = "Body is not application/json", body = ErrorBody),
+        (status = 422, description = "Validation failed", body = ErrorBody),
+        (status = 429, description = "Rate limit (ours or the provider's)", body = ErrorBody),
+        (status = 500, description = "The plugin trapped, broke a limit or returned an invalid result", body = ErrorBody),
+        (status = 502, description = "The LLM's answer stayed unusable", body = ErrorBody),
+        (status = 503, description = "No LLM provider configured or reachable", body = ErrorBody),
+        (status = 504, description = "The LLM or the plugin ran past its deadline", body = ErrorBody),
+    ))]
+pub async fn analyze(
+    State(state): State<AppState>,
+    Extension(RequestId(id)): Extension<RequestId>,
+    body: Result<ApiJson<AnalyzeBody>, ApiError>,
+) -> Response {
+    let started = Instant::now();
+    let mut rec = RequestRecord::new(&id, "analyze");
+    let outcome = match body {
+        Ok(ApiJson(body)) => run_analyze(&state, &id, body, &mut rec).await,
+        Err(e) => Err(e),
+    };
+    finish(&state, rec, started, outcome)
+}
+
+/// `POST /api/v1/remix`: remix a prompt into a named style.
+#[utoipa::path(post, path = "/api/v1/remix", tag = "operations", request_body = RemixBody,
+    responses(
+        (status = 200, description = "Remix a prompt into a named style.", body = RemixResponse),
+        (status = 400, description = "Malformed JSON or a value of the wrong type", body = ErrorBody),
+        (status = 401, description = "API keys are configured and none was valid", body = ErrorBody),
+        (status = 404, description = "Unknown strategy or style", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 415, description = "Body is not application/json", body = ErrorBody),
+        (status = 422, description = "Validation failed", body = ErrorBody),
+        (status = 429, description = "Rate limit (ours or the provider's)", body = ErrorBody),
+        (status = 500, description = "The plugin trapped, broke a limit or returned an invalid result", body = ErrorBody),
+        (status = 502, description = "The LLM's answer stayed unusable", body = ErrorBody),
+        (status = 503, description = "No LLM provider configured or reachable", body = ErrorBody),
+        (status = 504, description = "The LLM or the plugin ran past its deadline", body = ErrorBody),
+    ))]
+pub async fn remix(
+    State(state): State<AppState>,
+    Extension(RequestId(id)): Extension<RequestId>,
+    body: Result<ApiJson<RemixBody>, ApiError>,
+) -> Response {
+    let started = Instant::now();
+    let mut rec = RequestRecord::new(&id, "remix");
+    let outcome = match body {
+        Ok(ApiJson(body)) => run_remix(&state, &id, body, &mut rec).await,
+        Err(e) => Err(e),
+    };
+    finish(&state, rec, started, outcome)
+}
+
+/// `POST /api/v1/create`: create a prompt from a goal.
+#[utoipa::path(post, path = "/api/v1/create", tag = "operations", request_body = CreateBody,
+    responses(
+        (status = 200, description = "Create a prompt from a goal.", body = CreateResponse),
+        (status = 400, description = "Malformed JSON or a value of the wrong type", body = ErrorBody),
+        (status = 401, description = "API keys are configured and none was valid", body = ErrorBody),
+        (status = 404, description = "Unknown strategy or style", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 415, description = "Body is not application/json", body = ErrorBody),
+        (status = 422, description = "Validation failed", body = ErrorBody),
+        (status = 429, description = "Rate limit (ours or the provider's)", body = ErrorBody),
+        (status = 500, description = "The plugin trapped, broke a limit or returned an invalid result", body = ErrorBody),
+        (status = 502, description = "The LLM's answer stayed unusable", body = ErrorBody),
+        (status = 503, description = "No LLM provider configured or reachable", body = ErrorBody),
+        (status = 504, description = "The LLM or the plugin ran past its deadline", body = ErrorBody),
+    ))]
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(RequestId(id)): Extension<RequestId>,
+    body: Result<ApiJson<CreateBody>, ApiError>,
+) -> Response {
+    let started = Instant::now();
+    let mut rec = RequestRecord::new(&id, "create");
+    let outcome = match body {
+        Ok(ApiJson(body)) => run_create(&state, &id, body, &mut rec).await,
+        Err(e) => Err(e),
+    };
+    finish(&state, rec, started, outcome)
+}
+
 /// `use_llm` defaults to whether a provider is configured; asking for the
 /// LLM without one is a 503 before any plugin runs.
 fn resolve_use_llm(state: &AppState, asked: Option<bool>) -> Result<bool, ApiError> {
@@ -71,26 +206,31 @@ fn strategy<T>(c: &Called<T>) -> StrategyDto {
     }
 }
 
-/// `POST /api/v1/analyze`.
-pub async fn analyze(
-    State(state): State<AppState>,
-    Extension(RequestId(id)): Extension<RequestId>,
-    ApiJson(body): ApiJson<AnalyzeBody>,
+async fn run_analyze(
+    state: &AppState,
+    id: &str,
+    body: AnalyzeBody,
+    rec: &mut RequestRecord,
 ) -> Result<Json<AnalyzeResponse>, ApiError> {
     let prompt = prompt_field(body.prompt, "prompt")?;
     let target_model = optional_field(body.target_model, "target_model")?;
     let strategy_name = strategy_field(body.strategy)?;
-    let use_llm = resolve_use_llm(&state, body.use_llm)?;
+    let use_llm = resolve_use_llm(state, body.use_llm)?;
     let request = analyzer::AnalyzeRequest {
         tokenizer: tokens::encoding_for_model(target_model.as_deref()).to_string(),
         prompt,
         target_model,
         use_llm,
     };
+    rec.strategy = strategy_name.clone();
+    if state.request_log.logs_prompts() {
+        rec.prompt = Some(request.prompt.clone());
+    }
     let called = state
         .runtime
-        .analyze(strategy_name.as_deref(), request, &id)
+        .analyze(strategy_name.as_deref(), request, id)
         .await?;
+    note_called(rec, &called);
     let strategy = strategy(&called);
     let r = called.value;
     Ok(Json(AnalyzeResponse {
@@ -133,14 +273,15 @@ pub async fn analyze(
     }))
 }
 
-/// `POST /api/v1/remix`.
-pub async fn remix(
-    State(state): State<AppState>,
-    Extension(RequestId(id)): Extension<RequestId>,
-    ApiJson(body): ApiJson<RemixBody>,
+async fn run_remix(
+    state: &AppState,
+    id: &str,
+    body: RemixBody,
+    rec: &mut RequestRecord,
 ) -> Result<Json<RemixResponse>, ApiError> {
     let prompt = prompt_field(body.prompt, "prompt")?;
     let style_name = body.style.unwrap_or_default();
+    rec.style = Some(style_name.clone()).filter(|s| !s.is_empty());
     if style_name.trim().is_empty() {
         return Err(ApiError::validation(
             "`style` is required; GET /api/v1/styles lists them",
@@ -154,7 +295,7 @@ pub async fn remix(
     }
     let instructions = optional_field(body.instructions, "instructions")?;
     let strategy_name = strategy_field(body.strategy)?;
-    let use_llm = resolve_use_llm(&state, body.use_llm)?;
+    let use_llm = resolve_use_llm(state, body.use_llm)?;
     let Some(style) = state.db.get_style(&style_name).await? else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -176,9 +317,17 @@ pub async fn remix(
         variants: variants as u8,
         use_llm,
     };
-    let called = state.runtime.remix(plugin.as_deref(), request, &id).await?;
+    rec.strategy = plugin.clone();
+    if state.request_log.logs_prompts() {
+        rec.prompt = Some(request.prompt.clone());
+    }
+    let called = state.runtime.remix(plugin.as_deref(), request, id).await?;
+    note_called(rec, &called);
     let strategy = strategy(&called);
     let r = called.value;
+    if state.request_log.logs_prompts() {
+        rec.completion = r.variants.first().cloned();
+    }
     Ok(Json(RemixResponse {
         prompt: r.variants.first().cloned().unwrap_or_default(),
         variants: r.variants,
@@ -193,11 +342,11 @@ pub async fn remix(
     }))
 }
 
-/// `POST /api/v1/create`.
-pub async fn create(
-    State(state): State<AppState>,
-    Extension(RequestId(id)): Extension<RequestId>,
-    ApiJson(body): ApiJson<CreateBody>,
+async fn run_create(
+    state: &AppState,
+    id: &str,
+    body: CreateBody,
+    rec: &mut RequestRecord,
 ) -> Result<Json<CreateResponse>, ApiError> {
     let goal = prompt_field(body.goal, "goal")?;
     let mut examples = Vec::new();
@@ -234,15 +383,23 @@ pub async fn create(
         examples,
         variables,
         target_model: optional_field(body.target_model, "target_model")?,
-        use_llm: resolve_use_llm(&state, body.use_llm)?,
+        use_llm: resolve_use_llm(state, body.use_llm)?,
     };
     let strategy_name = strategy_field(body.strategy)?;
+    rec.strategy = strategy_name.clone();
+    if state.request_log.logs_prompts() {
+        rec.prompt = Some(request.goal.clone());
+    }
     let called = state
         .runtime
-        .create(strategy_name.as_deref(), request, &id)
+        .create(strategy_name.as_deref(), request, id)
         .await?;
+    note_called(rec, &called);
     let strategy = strategy(&called);
     let r = called.value;
+    if state.request_log.logs_prompts() {
+        rec.completion = Some(r.prompt.clone());
+    }
     Ok(Json(CreateResponse {
         prompt: r.prompt,
         system: r.system,

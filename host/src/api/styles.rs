@@ -5,11 +5,10 @@ use axum::{
     extract::{Path, State},
     http::StatusCode,
 };
-use serde_json::{Value, json};
 
 use super::{
     AppState,
-    dto::{StyleBody, StyleExampleBody},
+    dto::{ErrorBody, StyleBody, StyleExampleBody, StyleList},
     error::ApiError,
     json::ApiJson,
 };
@@ -19,13 +18,18 @@ use crate::store::{NewStyle, StyleExample, StyleRecord, StyleUpdate};
 const MAX_TEXT: usize = 20_000;
 const MAX_EXAMPLES: usize = 20;
 
-/// `GET /api/v1/styles`.
-pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// `GET /api/v1/styles`: every style in the registry.
+#[utoipa::path(get, path = "/api/v1/styles", tag = "styles",
+    responses((status = 200, description = "Every style, by name", body = StyleList)))]
+pub async fn list(State(state): State<AppState>) -> Result<Json<StyleList>, ApiError> {
     let styles = state.db.list_styles().await?;
-    Ok(Json(json!({ "styles": styles })))
+    Ok(Json(StyleList { styles }))
 }
 
-/// `GET /api/v1/styles/{name}`.
+/// `GET /api/v1/styles/{name}`: one style.
+#[utoipa::path(get, path = "/api/v1/styles/{name}", tag = "styles",
+    params(("name" = String, Path, description = "Style name")),
+    responses((status = 200, body = StyleRecord), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -72,7 +76,10 @@ fn examples(list: Option<Vec<StyleExampleBody>>) -> Result<Vec<StyleExample>, Ap
         .collect()
 }
 
-/// `POST /api/v1/styles` → 201.
+/// `POST /api/v1/styles`: create a user style (201).
+#[utoipa::path(post, path = "/api/v1/styles", tag = "styles", request_body = StyleBody,
+    responses((status = 201, body = StyleRecord), (status = 400, body = ErrorBody),
+        (status = 409, description = "Name taken", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<StyleBody>,
@@ -93,7 +100,11 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(stored)))
 }
 
-/// `PUT /api/v1/styles/{name}`: replace a user style's fields.
+/// `PUT /api/v1/styles/{name}`: replace a user style's description, instructions and examples.
+#[utoipa::path(put, path = "/api/v1/styles/{name}", tag = "styles", request_body = StyleBody,
+    params(("name" = String, Path, description = "Style name")),
+    responses((status = 200, body = StyleRecord), (status = 404, body = ErrorBody),
+        (status = 409, description = "Builtin or plugin style", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -118,7 +129,11 @@ pub async fn update(
     Ok(Json(state.db.update_style(&name, update).await?))
 }
 
-/// `DELETE /api/v1/styles/{name}` → 204.
+/// `DELETE /api/v1/styles/{name}`: delete a user style (204).
+#[utoipa::path(delete, path = "/api/v1/styles/{name}", tag = "styles",
+    params(("name" = String, Path, description = "Style name")),
+    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody),
+        (status = 409, description = "Builtin or plugin style", body = ErrorBody)))]
 pub async fn delete(
     State(state): State<AppState>,
     Path(name): Path<String>,

@@ -3,14 +3,21 @@
 use axum::{Json, extract::State, http::StatusCode};
 use serde_json::{Value, json};
 
-use super::{AppState, error::ApiError};
+use super::{
+    AppState,
+    dto::{ErrorBody, PluginList},
+    error::ApiError,
+};
 
 /// `GET /healthz`: the process lives.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Alive")))]
 pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
 /// `GET /readyz`: the database answers and the default plugins are loaded.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "Ready"), (status = 503, description = "Not ready", body = ErrorBody)))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let db = state.db.ping().await;
     let plugins = state.runtime.defaults_loaded();
@@ -36,8 +43,23 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
     ))
 }
 
-/// `GET /api/v1/plugins`.
-pub async fn plugins(State(state): State<AppState>) -> Json<Value> {
+/// `GET /api/v1/plugins`: every plugin file seen, loaded or not.
+#[utoipa::path(get, path = "/api/v1/plugins", tag = "plugins", responses((status = 200, body = PluginList)))]
+pub async fn plugins(State(state): State<AppState>) -> Json<PluginList> {
     let table = state.runtime.table();
-    Json(json!({ "plugins": table.statuses() }))
+    Json(PluginList {
+        plugins: table.statuses().to_vec(),
+    })
+}
+
+/// `GET /metrics`: Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+pub async fn metrics() -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::metrics::global().render(),
+    )
 }

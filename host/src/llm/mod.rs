@@ -2,11 +2,24 @@
 //!
 //! The runtime hands plugins a chat capability; this module turns it into
 //! HTTP calls to the configured provider. Keys live here and nowhere else.
+//!
+//! Three wire formats — OpenAI-compatible chat completions, Anthropic
+//! Messages, Gemini generateContent — share one transport (`http`) that owns
+//! the deadline, the retries (`retry`), the structured-output fallback and the
+//! mapping of HTTP failures to [`LlmError`]; each provider file only builds
+//! its request body and reads its answer.
 
+mod anthropic;
+mod gemini;
+mod http;
 mod openai;
+mod retry;
+mod wire;
 
 use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
+pub use anthropic::AnthropicProvider;
+pub use gemini::GeminiProvider;
 pub use openai::OpenAiProvider;
 
 /// Who speaks a message.
@@ -109,6 +122,6 @@ pub struct HttpSettings {
     pub base_url: String,
     /// Model name.
     pub model: String,
-    /// Deadline for one call.
+    /// Deadline of one chat call, every retry and fallback included.
     pub timeout: Duration,
 }

@@ -41,14 +41,24 @@ pub fn build_engine(limits: &EngineLimits) -> Result<Engine, RuntimeError> {
         let mut pool = PoolingAllocationConfig::new();
         // A small Rust guest takes 3 core instances, 1 memory, 2 tables and
         // 1 stack; leave headroom for bigger guests (e.g. Python).
+        //
+        // The pool-wide totals never go below one component's maximum: a
+        // componentize-py guest (CPython plus libc, adapters and shims)
+        // instantiates about 10 core instances and several tables, so with
+        // a small pool (`max_instances` 1, as `plugin check` uses, or a tiny
+        // PROMPTSCULPTOR_MAX_CONCURRENT_PLUGINS) "8 per slot" alone would
+        // refuse every Python plugin.
+        const MAX_CORE_INSTANCES: u32 = 32;
+        const MAX_MEMORIES: u32 = 4;
+        const MAX_TABLES: u32 = 16;
         pool.total_component_instances(n)
-            .total_core_instances(n.saturating_mul(8))
-            .total_memories(n.saturating_mul(2))
-            .total_tables(n.saturating_mul(4))
+            .total_core_instances(n.saturating_mul(8).max(MAX_CORE_INSTANCES))
+            .total_memories(n.saturating_mul(2).max(MAX_MEMORIES))
+            .total_tables(n.saturating_mul(4).max(MAX_TABLES))
             .total_stacks(n)
-            .max_core_instances_per_component(32)
-            .max_memories_per_component(4)
-            .max_tables_per_component(16)
+            .max_core_instances_per_component(MAX_CORE_INSTANCES)
+            .max_memories_per_component(MAX_MEMORIES)
+            .max_tables_per_component(MAX_TABLES)
             .max_memory_size(limits.memory_bytes);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }

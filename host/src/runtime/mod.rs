@@ -417,6 +417,14 @@ impl Runtime {
         }
         let started = Instant::now();
         let outcome = self.load_file(&file, bytes, sha).await.map(Arc::new);
+        crate::metrics::global().count(
+            "promptsculptor_plugin_reloads_total",
+            vec![(
+                "outcome",
+                if outcome.is_ok() { "ok" } else { "error" }.to_string(),
+            )],
+            1,
+        );
         match &outcome {
             Ok(p) => tracing::info!(
                 plugin = %p.name, version = %p.version, kind = p.kind().as_str(), file = %file,
@@ -557,7 +565,29 @@ impl Runtime {
         request_id: &str,
     ) -> Result<(CallOutput, Usage), RuntimeError> {
         let deadline = self.inner.settings.plugin_timeout;
-        self.invoke(plugin, input, request_id, deadline).await
+        let started = Instant::now();
+        let result = self.invoke(plugin, input, request_id, deadline).await;
+        let outcome_label = match &result {
+            Ok(_) => "ok",
+            Err(RuntimeError::Timeout { .. }) => "timeout",
+            Err(RuntimeError::LimitExceeded { .. }) => "limit_exceeded",
+            Err(_) => "trap",
+        };
+        let m = crate::metrics::global();
+        m.observe(
+            "promptsculptor_plugin_call_duration_seconds",
+            vec![("plugin", plugin.name.clone())],
+            started.elapsed(),
+        );
+        m.count(
+            "promptsculptor_plugin_calls_total",
+            vec![
+                ("plugin", plugin.name.clone()),
+                ("outcome", outcome_label.to_string()),
+            ],
+            1,
+        );
+        result
     }
 
     /// Instantiate `plugin` in a fresh store and run one export under the
@@ -595,6 +625,25 @@ impl Runtime {
         let outcome = tokio::time::timeout(remaining, run(&mut store, &plugin.pre, input)).await;
         let state = store.into_data();
         forward_output(plugin, request_id, &state);
+        let result = self.classify(plugin, outcome, state, deadline);
+        if result.is_ok() {
+            tracing::debug!(plugin = %plugin.name, request_id, elapsed_us = started.elapsed().as_micros() as u64, "plugin call");
+        }
+        result
+    }
+
+    /// Map the raw outcome of a call to the runtime's result.
+    fn classify(
+        &self,
+        plugin: &Plugin,
+        outcome: Result<wasmtime::Result<CallOutput>, tokio::time::error::Elapsed>,
+        state: CallState,
+        deadline: Duration,
+    ) -> Result<(CallOutput, Usage), RuntimeError> {
+        let timeout = || RuntimeError::Timeout {
+            plugin: plugin.name.clone(),
+            secs: deadline.as_secs(),
+        };
         match outcome {
             Err(_) => Err(timeout()),
             Ok(Err(trap)) => {
@@ -618,10 +667,7 @@ impl Runtime {
                     message: describe_trap(&trap, &state),
                 })
             }
-            Ok(Ok(out)) => {
-                tracing::debug!(plugin = %plugin.name, request_id, elapsed_us = started.elapsed().as_micros() as u64, "plugin call");
-                Ok((out, state.usage))
-            }
+            Ok(Ok(out)) => Ok((out, state.usage)),
         }
     }
 }

@@ -18,7 +18,7 @@ use super::state::CallState;
 use crate::store::{NewStyle, StyleExample};
 
 /// The operation a plugin implements, recognised from its exports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PluginKind {
     /// Exports `analyzer`.
@@ -90,7 +90,7 @@ impl Plugin {
 }
 
 /// One row of `GET /api/v1/plugins`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PluginStatus {
     /// Manifest name, or the file stem when the file never loaded.
     pub name: String,
@@ -107,6 +107,7 @@ pub struct PluginStatus {
     /// When it was loaded (or tried).
     pub loaded_at: String,
     /// `ok` or `error`.
+    #[schema(value_type = String, example = "ok")]
     pub status: &'static str,
     /// Why it failed to load.
     pub error: Option<String>,

@@ -13,6 +13,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use super::bindings::{llm, log, styles, tokenizer, types};
 use super::tokens;
 use crate::llm::{self as provider, LlmError, SharedProvider};
+use crate::metrics;
 use crate::store::{Db, StyleRecord};
 
 /// What the host grants every plugin: shared by all calls.
@@ -34,6 +35,8 @@ pub struct Usage {
     pub output_tokens: u64,
     /// Model of the last call.
     pub model: Option<String>,
+    /// Time spent waiting on the provider.
+    pub llm_wait: std::time::Duration,
 }
 
 /// Most log lines one call may emit; more are dropped so a chatty plugin
@@ -198,13 +201,51 @@ impl llm::Host for CallState {
         self.usage.llm_calls += 1;
         let started = std::time::Instant::now();
         let result = provider.chat(req).await;
+        let elapsed = started.elapsed();
+        self.usage.llm_wait += elapsed;
         tracing::debug!(
             plugin = %self.plugin,
             request_id = %self.request_id,
-            elapsed_ms = started.elapsed().as_millis() as u64,
+            elapsed_ms = elapsed.as_millis() as u64,
             ok = result.is_ok(),
             "llm call"
         );
+        let m = metrics::global();
+        let model = match &result {
+            Ok(r) => r.model.clone(),
+            Err(_) => provider.model().to_string(),
+        };
+        let labels = || {
+            vec![
+                ("provider", provider.name().to_string()),
+                ("model", model.clone()),
+            ]
+        };
+        m.observe(
+            "promptsculptor_llm_call_duration_seconds",
+            labels(),
+            elapsed,
+        );
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(LlmError::NotConfigured) => "not_configured",
+            Err(LlmError::Unavailable(_)) => "unavailable",
+            Err(LlmError::Timeout(_)) => "timeout",
+            Err(LlmError::RateLimited { .. }) => "rate_limited",
+            Err(LlmError::QuotaExceeded(_)) => "quota_exceeded",
+            Err(LlmError::InvalidRequest(_)) => "invalid_request",
+            Err(LlmError::BadResponse(_)) => "bad_response",
+        };
+        let mut with_outcome = labels();
+        with_outcome.push(("outcome", outcome.to_string()));
+        m.count("promptsculptor_llm_calls_total", with_outcome, 1);
+        if let Ok(r) = &result {
+            for (direction, n) in [("input", r.input_tokens), ("output", r.output_tokens)] {
+                let mut l = labels();
+                l.push(("direction", direction.to_string()));
+                m.count("promptsculptor_llm_tokens_total", l, u64::from(n));
+            }
+        }
         Ok(match result {
             Ok(r) => {
                 self.usage.input_tokens += u64::from(r.input_tokens);

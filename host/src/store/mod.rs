@@ -4,6 +4,7 @@
 //! workers never wait on disk. WAL mode keeps readers and the writer apart.
 
 mod migrations;
+mod request_log;
 mod styles;
 
 use std::{
@@ -14,6 +15,7 @@ use std::{
 
 use rusqlite::Connection;
 
+pub use request_log::{RequestLog, RequestRecord, Retention};
 pub use styles::{NewStyle, StyleExample, StyleRecord, StyleSource, StyleUpdate};
 
 /// Errors of the storage layer.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{Db, StoreError};
 
 /// One before/after pair of a style.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StyleExample {
     /// A prompt before the style is applied.
     pub before: String,
@@ -16,7 +16,7 @@ pub struct StyleExample {
 }
 
 /// A style as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct StyleRecord {
     /// Unique name, `^[a-z0-9][a-z0-9-]{0,63}$`.
     pub name: String,

@@ -266,7 +266,10 @@ mod tests {
         assert!(extract_json_object("{\"a\":1}").is_some());
         assert!(extract_json_object("Sure!\n```json\n{\"a\": 1}\n```\nDone").is_some());
         let m = extract_json_object("Here: {\"a\": {\"b\": 2}} trailing } brace");
-        assert_eq!(m.and_then(|m| m.get("a").cloned()), Some(serde_json::json!({"b": 2})));
+        assert_eq!(
+            m.and_then(|m| m.get("a").cloned()),
+            Some(serde_json::json!({"b": 2}))
+        );
         assert!(extract_json_object("no json here").is_none());
     }
 }

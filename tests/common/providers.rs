@@ -1,0 +1,441 @@
+//! A real HTTP server speaking the three wire formats the host supports —
+//! OpenAI chat completions, Anthropic Messages, Gemini generateContent — on
+//! their real paths, with answers scripted per test. It checks the parts of
+//! a request the real APIs refuse (missing version header or `max_tokens`,
+//! JSON-Schema keywords Gemini does not know) so a wrong wire fails loudly,
+//! and records every request it received.
+
+use std::{
+    collections::BTreeMap,
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+};
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::post,
+};
+use serde_json::{Value, json};
+
+use super::Options;
+pub use super::llm::Reply;
+
+/// Keys tests configure; none may ever show up in a log or an answer.
+pub const OPENAI_KEY: &str = super::llm::TEST_KEY;
+/// Anthropic test key.
+pub const ANTHROPIC_KEY: &str = "sk-ant-test-SECRET-a1b2c3d4e5f6";
+/// Gemini test key.
+pub const GEMINI_KEY: &str = "AIza-test-SECRET-9z8y7x6w5v";
+
+/// Token counts the fake reports per successful answer: (input, output).
+pub const OPENAI_USAGE: (u64, u64) = (11, 7);
+/// Anthropic usage per answer.
+pub const ANTHROPIC_USAGE: (u64, u64) = (13, 5);
+/// Gemini usage per answer (output = candidates + thoughts).
+pub const GEMINI_USAGE: (u64, u64) = (17, 9);
+
+/// Which API a request spoke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    /// `POST /v1/chat/completions`.
+    OpenAi,
+    /// `POST /v1/messages`.
+    Anthropic,
+    /// `POST /v1beta/models/{model}:generateContent`.
+    Gemini,
+}
+
+impl Wire {
+    /// All three.
+    pub const ALL: [Wire; 3] = [Wire::OpenAi, Wire::Anthropic, Wire::Gemini];
+
+    /// The `PROMPTSCULPTOR_LLM_PROVIDER` value.
+    pub fn provider(self) -> &'static str {
+        match self {
+            Wire::OpenAi => "openai",
+            Wire::Anthropic => "anthropic",
+            Wire::Gemini => "gemini",
+        }
+    }
+
+    /// The configured model name.
+    pub fn model(self) -> &'static str {
+        match self {
+            Wire::OpenAi => "test-model",
+            Wire::Anthropic => "claude-test",
+            Wire::Gemini => "gemini-test",
+        }
+    }
+
+    /// The model name the fake answers with.
+    pub fn answering_model(self) -> &'static str {
+        match self {
+            Wire::OpenAi => "test-model-2026",
+            Wire::Anthropic => "claude-test-2026",
+            Wire::Gemini => "gemini-test-2026",
+        }
+    }
+
+    /// The key configured for this provider.
+    pub fn key(self) -> &'static str {
+        match self {
+            Wire::OpenAi => OPENAI_KEY,
+            Wire::Anthropic => ANTHROPIC_KEY,
+            Wire::Gemini => GEMINI_KEY,
+        }
+    }
+
+    /// Usage the fake reports per answer.
+    pub fn usage(self) -> (u64, u64) {
+        match self {
+            Wire::OpenAi => OPENAI_USAGE,
+            Wire::Anthropic => ANTHROPIC_USAGE,
+            Wire::Gemini => GEMINI_USAGE,
+        }
+    }
+
+    /// Whether this request body carries the provider's structured-output parameters.
+    pub fn is_structured(self, body: &Value) -> bool {
+        match self {
+            Wire::OpenAi => body.get("response_format").is_some(),
+            Wire::Anthropic => body.get("tools").is_some() || body.get("tool_choice").is_some(),
+            Wire::Gemini => {
+                body.pointer("/generationConfig/responseSchema").is_some()
+                    || body.pointer("/generationConfig/responseMimeType").is_some()
+            }
+        }
+    }
+}
+
+/// One received request.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// Which API it spoke.
+    pub wire: Wire,
+    /// Path and query as received.
+    pub uri: String,
+    /// Headers, lower-case names.
+    pub headers: BTreeMap<String, String>,
+    /// Parsed body.
+    pub body: Value,
+}
+
+impl Call {
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+}
+
+type Script = Arc<dyn Fn(usize, &Call) -> Reply + Send + Sync>;
+
+#[derive(Clone)]
+struct Shared {
+    script: Script,
+    received: Arc<Mutex<Vec<Call>>>,
+}
+
+/// The running fake.
+pub struct FakeProvider {
+    addr: SocketAddr,
+    received: Arc<Mutex<Vec<Call>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeProvider {
+    /// Serve all three APIs, answering each request with `script(index, call)`.
+    pub async fn start(
+        script: impl Fn(usize, &Call) -> Reply + Send + Sync + 'static,
+    ) -> FakeProvider {
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let shared = Shared {
+            script: Arc::new(script),
+            received: Arc::clone(&received),
+        };
+        let app = Router::new()
+            .route("/v1/chat/completions", post(openai))
+            .route("/v1/messages", post(anthropic))
+            .route("/v1beta/models/{*rest}", post(gemini))
+            .with_state(shared);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeProvider {
+            addr,
+            received,
+            task,
+        }
+    }
+
+    /// The base URL a server for `wire` is configured with (version path included).
+    pub fn base_url(&self, wire: Wire) -> String {
+        match wire {
+            Wire::OpenAi | Wire::Anthropic => format!("http://{}/v1", self.addr),
+            Wire::Gemini => format!("http://{}/v1beta", self.addr),
+        }
+    }
+
+    /// Server options selecting `wire` against this fake, with its key.
+    pub fn options(&self, wire: Wire) -> Options {
+        let key_var = match wire {
+            Wire::OpenAi => "OPENAI_API_KEY",
+            Wire::Anthropic => "ANTHROPIC_API_KEY",
+            Wire::Gemini => "GEMINI_API_KEY",
+        };
+        Options::default()
+            .env("PROMPTSCULPTOR_LLM_PROVIDER", wire.provider())
+            .env("PROMPTSCULPTOR_LLM_BASE_URL", &self.base_url(wire))
+            .env("PROMPTSCULPTOR_LLM_MODEL", wire.model())
+            .env(key_var, wire.key())
+    }
+
+    /// Requests received so far.
+    pub fn received(&self) -> Vec<Call> {
+        self.received.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for FakeProvider {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Every piece of text in a request (system and messages), joined, whatever the wire.
+pub fn request_text(call: &Call) -> String {
+    let b = &call.body;
+    let mut out = Vec::new();
+    let mut push = |v: Option<&Value>| {
+        if let Some(s) = v.and_then(Value::as_str) {
+            out.push(s.to_string());
+        }
+    };
+    push(b.get("system"));
+    push(b.pointer("/systemInstruction/parts/0/text"));
+    for m in b["messages"].as_array().into_iter().flatten() {
+        push(m.get("content"));
+    }
+    for c in b["contents"].as_array().into_iter().flatten() {
+        for p in c["parts"].as_array().into_iter().flatten() {
+            push(p.get("text"));
+        }
+    }
+    out.join("\n")
+}
+
+fn error(status: StatusCode, body: Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+async fn openai(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    respond(
+        s,
+        Wire::OpenAi,
+        "/v1/chat/completions".into(),
+        headers,
+        body,
+    )
+    .await
+}
+
+async fn anthropic(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    respond(s, Wire::Anthropic, "/v1/messages".into(), headers, body).await
+}
+
+async fn gemini(
+    State(s): State<Shared>,
+    Path(rest): Path<String>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !rest.ends_with(":generateContent") {
+        return error(
+            StatusCode::NOT_FOUND,
+            json!({"error": {"code": 404, "message": format!("no method {rest}"), "status": "NOT_FOUND"}}),
+        );
+    }
+    respond(s, Wire::Gemini, uri.to_string(), headers, body).await
+}
+
+/// What a real API refuses before it looks at the script.
+fn refusal(wire: Wire, call: &Call) -> Option<Response> {
+    match wire {
+        Wire::Anthropic => {
+            let missing = if call.header("anthropic-version").is_none() {
+                Some("anthropic-version: header is required")
+            } else if call
+                .body
+                .get("max_tokens")
+                .and_then(Value::as_u64)
+                .is_none()
+            {
+                Some("max_tokens: Field required")
+            } else {
+                None
+            };
+            missing.map(|m| {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    json!({"type": "error", "error": {"type": "invalid_request_error", "message": m}}),
+                )
+            })
+        }
+        Wire::Gemini => {
+            let schema = call.body.pointer("/generationConfig/responseSchema")?;
+            let bad = unknown_gemini_keyword(schema)?;
+            Some(error(
+                StatusCode::BAD_REQUEST,
+                json!({"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": format!(
+                    "Invalid JSON payload received. Unknown name \"{bad}\" at 'generation_config.response_schema': Cannot find field."
+                )}}),
+            ))
+        }
+        Wire::OpenAi => None,
+    }
+}
+
+/// The first keyword Gemini's `Schema` does not know, if any.
+pub fn unknown_gemini_keyword(schema: &Value) -> Option<String> {
+    const KNOWN: &[&str] = &[
+        "type",
+        "format",
+        "title",
+        "description",
+        "nullable",
+        "enum",
+        "maxItems",
+        "minItems",
+        "properties",
+        "required",
+        "minProperties",
+        "maxProperties",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "example",
+        "anyOf",
+        "propertyOrdering",
+        "default",
+        "items",
+        "minimum",
+        "maximum",
+    ];
+    let obj = schema.as_object()?;
+    for (k, v) in obj {
+        if !KNOWN.contains(&k.as_str()) {
+            return Some(k.clone());
+        }
+        if k == "type" && !v.is_string() {
+            return Some("type (not a string)".into());
+        }
+        let nested: Vec<&Value> = match k.as_str() {
+            "properties" => v
+                .as_object()
+                .map(|m| m.values().collect())
+                .unwrap_or_default(),
+            "items" => vec![v],
+            "anyOf" => v.as_array().map(|a| a.iter().collect()).unwrap_or_default(),
+            _ => vec![],
+        };
+        if let Some(bad) = nested.into_iter().find_map(unknown_gemini_keyword) {
+            return Some(bad);
+        }
+    }
+    None
+}
+
+async fn respond(s: Shared, wire: Wire, uri: String, headers: HeaderMap, body: Bytes) -> Response {
+    let call = Call {
+        wire,
+        uri,
+        headers: headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    v.to_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect(),
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+    };
+    let index = {
+        let Ok(mut r) = s.received.lock() else {
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        };
+        r.push(call.clone());
+        r.len() - 1
+    };
+    if let Some(resp) = refusal(wire, &call) {
+        return resp;
+    }
+    let mut reply = (s.script)(index, &call);
+    loop {
+        match reply {
+            Reply::Delay(d, inner) => {
+                tokio::time::sleep(d).await;
+                reply = *inner;
+            }
+            Reply::Text(t) => return axum::Json(success(wire, &call.body, &t)).into_response(),
+            Reply::Status(code, body, retry_after) => {
+                let mut resp = (
+                    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                    [("content-type", "application/json")],
+                    body,
+                )
+                    .into_response();
+                if let Some(secs) = retry_after {
+                    resp.headers_mut().insert("retry-after", secs.into());
+                }
+                return resp;
+            }
+        }
+    }
+}
+
+/// A successful answer carrying `text` in `wire`'s format. Like the real
+/// Anthropic API under a forced tool, a structured request is answered with a
+/// `tool_use` block whose input is the JSON text.
+pub fn success(wire: Wire, request: &Value, text: &str) -> Value {
+    let (input, output) = wire.usage();
+    match wire {
+        Wire::OpenAi => super::llm::completion(text, input as u32, output as u32),
+        Wire::Anthropic => {
+            let forced = request.pointer("/tool_choice/name").and_then(Value::as_str);
+            let parsed = serde_json::from_str::<Value>(text)
+                .ok()
+                .filter(Value::is_object);
+            let block = match (forced, parsed) {
+                (Some(name), Some(input)) => {
+                    json!({"type": "tool_use", "id": "toolu_test", "name": name, "input": input})
+                }
+                _ => json!({"type": "text", "text": text}),
+            };
+            json!({
+                "id": "msg_test", "type": "message", "role": "assistant",
+                "model": wire.answering_model(),
+                "content": [block],
+                "stop_reason": if forced.is_some() { "tool_use" } else { "end_turn" },
+                "usage": {"input_tokens": input, "output_tokens": output}
+            })
+        }
+        Wire::Gemini => json!({
+            "candidates": [{
+                "content": {"role": "model", "parts": [{"text": text}]},
+                "finishReason": "STOP", "index": 0
+            }],
+            "usageMetadata": {"promptTokenCount": input, "candidatesTokenCount": output - 2,
+                              "thoughtsTokenCount": 2, "totalTokenCount": input + output},
+            "modelVersion": wire.answering_model()
+        }),
+    }
+}
