@@ -1182,7 +1182,13 @@ async fn openapi_document_lists_every_contract_path() {
     let s = Server::start(Options::default()).await;
     let r = s.get("/openapi.json").await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert!(r.json["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "{}", r.json["openapi"]);
+    assert!(
+        r.json["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
+        "{}",
+        r.json["openapi"]
+    );
     let paths = r.json["paths"].as_object().expect("paths");
     for (path, method) in [
         ("/api/v1/analyze", "post"),
@@ -1200,30 +1206,61 @@ async fn openapi_document_lists_every_contract_path() {
         ("/openapi.json", "get"),
         ("/docs", "get"),
     ] {
-        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing");
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} missing"
+        );
     }
     // Schemas come from the Rust types: the analyze answer names its fields.
     let schemas = &r.json["components"]["schemas"];
-    for field in ["scores", "issues", "suggestions", "stats", "strategy", "usage"] {
-        assert!(schemas["AnalyzeResponse"]["properties"].get(field).is_some(), "AnalyzeResponse.{field}");
+    for field in [
+        "scores",
+        "issues",
+        "suggestions",
+        "stats",
+        "strategy",
+        "usage",
+    ] {
+        assert!(
+            schemas["AnalyzeResponse"]["properties"]
+                .get(field)
+                .is_some(),
+            "AnalyzeResponse.{field}"
+        );
     }
-    assert!(schemas["AnalyzeBody"]["required"].as_array().is_some_and(|r| r.iter().any(|f| f == "prompt")));
+    assert!(
+        schemas["AnalyzeBody"]["required"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|f| f == "prompt"))
+    );
     let docs = s.get("/docs").await;
     assert_eq!(docs.status, 200);
-    assert!(docs.header("content-type").is_some_and(|c| c.starts_with("text/html")));
+    assert!(
+        docs.header("content-type")
+            .is_some_and(|c| c.starts_with("text/html"))
+    );
     assert!(docs.text.contains("/openapi.json") && !docs.text.contains("https://cdn"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_requests_in_flight_finish() {
     let llm = FakeLlm::start(|_, _| {
-        Reply::Delay(Duration::from_millis(1500), Box::new(Reply::Text(json!({ "issues": [], "suggestions": [] }).to_string())))
+        Reply::Delay(
+            Duration::from_millis(1500),
+            Box::new(Reply::Text(
+                json!({ "issues": [], "suggestions": [] }).to_string(),
+            )),
+        )
     })
     .await;
     let mut s = Server::start(llm_opts(&llm)).await;
     let (http, url) = (s.http.clone(), format!("{}/api/v1/analyze", s.base));
     let slow = tokio::spawn(async move {
-        let r = http.post(url).json(&json!({ "prompt": "Summarise the report in 3 bullets." })).send().await?;
+        let r = http
+            .post(url)
+            .json(&json!({ "prompt": "Summarise the report in 3 bullets." }))
+            .send()
+            .await?;
         let status = r.status().as_u16();
         r.text().await.map(|t| (status, t))
     });

@@ -194,7 +194,10 @@ impl Server {
 
     /// Send SIGTERM and wait (up to `within`) for the process to exit.
     pub fn terminate(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let start = Instant::now();
         while start.elapsed() < within {
             if let Ok(Some(status)) = self.child.try_wait() {

@@ -64,10 +64,7 @@ impl utoipa::Modify for BearerAuth {
 pub async fn openapi_json() -> impl IntoResponse {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
-    (
-        [(header::CACHE_CONTROL, "no-cache")],
-        Json(doc),
-    )
+    ([(header::CACHE_CONTROL, "no-cache")], Json(doc))
 }
 
 /// `GET /docs`: a browsable page of the OpenAPI document.

@@ -12,7 +12,7 @@ use axum::{
 use super::{
     AppState,
     dto::{
-        AnalyzeBody, AnalyzeResponse, ErrorBody, CreateBody, CreateResponse, IssueDto, RemixBody,
+        AnalyzeBody, AnalyzeResponse, CreateBody, CreateResponse, ErrorBody, IssueDto, RemixBody,
         RemixResponse, ScoresDto, SpanDto, StatsDto, StrategyDto, StyleRef,
     },
     error::ApiError,
