@@ -95,6 +95,63 @@ fn finish<T: IntoResponse>(
     resp
 }
 
+/// Run one operation on a parsed body (or its rejection) and finish it:
+/// response, request-log row, LLM wait for the metrics.
+async fn operation<B, T: IntoResponse>(
+    state: &AppState,
+    id: &str,
+    name: &'static str,
+    body: Result<ApiJson<B>, ApiError>,
+    run: impl AsyncFnOnce(B, &mut RequestRecord) -> Result<T, ApiError>,
+) -> Response {
+    let started = Instant::now();
+    let mut rec = RequestRecord::new(id, name);
+    let outcome = match body {
+        Ok(ApiJson(body)) => run(body, &mut rec).await,
+        Err(e) => Err(e),
+    };
+    finish(state, rec, started, outcome)
+}
+
+/// The error answers every operation may give, for the OpenAPI document.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+enum OperationErrors {
+    /// Malformed JSON or a value of the wrong type.
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// API keys are configured and none was valid.
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// Unknown strategy or style.
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+    /// Body over the size limit.
+    #[response(status = 413)]
+    TooLarge(ErrorBody),
+    /// Body is not application/json.
+    #[response(status = 415)]
+    UnsupportedMediaType(ErrorBody),
+    /// Validation failed.
+    #[response(status = 422)]
+    Unprocessable(ErrorBody),
+    /// Rate limit (ours or the provider's), with Retry-After.
+    #[response(status = 429)]
+    RateLimited(ErrorBody),
+    /// The plugin trapped, broke a limit or returned an invalid result.
+    #[response(status = 500)]
+    PluginFailed(ErrorBody),
+    /// The LLM's answer stayed unusable.
+    #[response(status = 502)]
+    BadGateway(ErrorBody),
+    /// No LLM provider configured or reachable.
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
+    /// The LLM or the plugin ran past its deadline.
+    #[response(status = 504)]
+    Timeout(ErrorBody),
+}
+
 /// Time a request spent waiting on the LLM provider.
 #[derive(Debug, Clone, Copy)]
 pub struct LlmWait(pub Duration);
@@ -103,90 +160,51 @@ pub struct LlmWait(pub Duration);
 #[utoipa::path(post, path = "/api/v1/analyze", tag = "operations", request_body = AnalyzeBody,
     responses(
         (status = 200, description = "Analyze a prompt: scores, issues with spans, token counts, suggestions.", body = AnalyzeResponse),
-        (status = 400, description = "Malformed JSON or a value of the wrong type", body = ErrorBody),
-        (status = 401, description = "API keys are configured and none was valid", body = ErrorBody),
-        (status = 404, description = "Unknown strategy or style", body = ErrorBody),
-        (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 415, description = "Body is not application/json", body = ErrorBody),
-        (status = 422, description = "Validation failed", body = ErrorBody),
-        (status = 429, description = "Rate limit (ours or the provider's)", body = ErrorBody),
-        (status = 500, description = "The plugin trapped, broke a limit or returned an invalid result", body = ErrorBody),
-        (status = 502, description = "The LLM's answer stayed unusable", body = ErrorBody),
-        (status = 503, description = "No LLM provider configured or reachable", body = ErrorBody),
-        (status = 504, description = "The LLM or the plugin ran past its deadline", body = ErrorBody),
+        OperationErrors,
     ))]
 pub async fn analyze(
     State(state): State<AppState>,
     Extension(RequestId(id)): Extension<RequestId>,
     body: Result<ApiJson<AnalyzeBody>, ApiError>,
 ) -> Response {
-    let started = Instant::now();
-    let mut rec = RequestRecord::new(&id, "analyze");
-    let outcome = match body {
-        Ok(ApiJson(body)) => run_analyze(&state, &id, body, &mut rec).await,
-        Err(e) => Err(e),
-    };
-    finish(&state, rec, started, outcome)
+    operation(&state, &id, "analyze", body, async |b, rec| {
+        run_analyze(&state, &id, b, rec).await
+    })
+    .await
 }
 
 /// `POST /api/v1/remix`: remix a prompt into a named style.
 #[utoipa::path(post, path = "/api/v1/remix", tag = "operations", request_body = RemixBody,
     responses(
         (status = 200, description = "Remix a prompt into a named style.", body = RemixResponse),
-        (status = 400, description = "Malformed JSON or a value of the wrong type", body = ErrorBody),
-        (status = 401, description = "API keys are configured and none was valid", body = ErrorBody),
-        (status = 404, description = "Unknown strategy or style", body = ErrorBody),
-        (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 415, description = "Body is not application/json", body = ErrorBody),
-        (status = 422, description = "Validation failed", body = ErrorBody),
-        (status = 429, description = "Rate limit (ours or the provider's)", body = ErrorBody),
-        (status = 500, description = "The plugin trapped, broke a limit or returned an invalid result", body = ErrorBody),
-        (status = 502, description = "The LLM's answer stayed unusable", body = ErrorBody),
-        (status = 503, description = "No LLM provider configured or reachable", body = ErrorBody),
-        (status = 504, description = "The LLM or the plugin ran past its deadline", body = ErrorBody),
+        OperationErrors,
     ))]
 pub async fn remix(
     State(state): State<AppState>,
     Extension(RequestId(id)): Extension<RequestId>,
     body: Result<ApiJson<RemixBody>, ApiError>,
 ) -> Response {
-    let started = Instant::now();
-    let mut rec = RequestRecord::new(&id, "remix");
-    let outcome = match body {
-        Ok(ApiJson(body)) => run_remix(&state, &id, body, &mut rec).await,
-        Err(e) => Err(e),
-    };
-    finish(&state, rec, started, outcome)
+    operation(&state, &id, "remix", body, async |b, rec| {
+        run_remix(&state, &id, b, rec).await
+    })
+    .await
 }
 
 /// `POST /api/v1/create`: create a prompt from a goal.
 #[utoipa::path(post, path = "/api/v1/create", tag = "operations", request_body = CreateBody,
     responses(
         (status = 200, description = "Create a prompt from a goal.", body = CreateResponse),
-        (status = 400, description = "Malformed JSON or a value of the wrong type", body = ErrorBody),
-        (status = 401, description = "API keys are configured and none was valid", body = ErrorBody),
-        (status = 404, description = "Unknown strategy or style", body = ErrorBody),
-        (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 415, description = "Body is not application/json", body = ErrorBody),
-        (status = 422, description = "Validation failed", body = ErrorBody),
-        (status = 429, description = "Rate limit (ours or the provider's)", body = ErrorBody),
-        (status = 500, description = "The plugin trapped, broke a limit or returned an invalid result", body = ErrorBody),
-        (status = 502, description = "The LLM's answer stayed unusable", body = ErrorBody),
-        (status = 503, description = "No LLM provider configured or reachable", body = ErrorBody),
-        (status = 504, description = "The LLM or the plugin ran past its deadline", body = ErrorBody),
+        OperationErrors,
     ))]
 pub async fn create(
     State(state): State<AppState>,
     Extension(RequestId(id)): Extension<RequestId>,
     body: Result<ApiJson<CreateBody>, ApiError>,
 ) -> Response {
-    let started = Instant::now();
-    let mut rec = RequestRecord::new(&id, "create");
-    let outcome = match body {
-        Ok(ApiJson(body)) => run_create(&state, &id, body, &mut rec).await,
-        Err(e) => Err(e),
-    };
-    finish(&state, rec, started, outcome)
+    operation(&state, &id, "create", body, async |b, rec| {
+        run_create(&state, &id, b, rec).await
+    })
+    .await
 }
 
 /// `use_llm` defaults to whether a provider is configured; asking for the

@@ -124,6 +124,16 @@ fn get_sync(conn: &Connection, name: &str) -> Result<Option<StyleRecord>, StoreE
     row.map(decode).transpose()
 }
 
+/// `NotFound` when `name` is absent, `Conflict` when it is not a user style.
+fn ensure_user_style(conn: &Connection, name: &str) -> Result<(), StoreError> {
+    let existing =
+        get_sync(conn, name)?.ok_or_else(|| StoreError::NotFound(format!("style '{name}'")))?;
+    match read_only_reason(&existing) {
+        Some(reason) => Err(StoreError::Conflict(reason)),
+        None => Ok(()),
+    }
+}
+
 fn read_only_reason(record: &StyleRecord) -> Option<String> {
     match record.source_kind() {
         StyleSource::User => None,
@@ -186,11 +196,7 @@ impl Db {
         let name = name.to_string();
         self.call(move |c| {
             let tx = c.transaction()?;
-            let existing = get_sync(&tx, &name)?
-                .ok_or_else(|| StoreError::NotFound(format!("style '{name}'")))?;
-            if let Some(reason) = read_only_reason(&existing) {
-                return Err(StoreError::Conflict(reason));
-            }
+            ensure_user_style(&tx, &name)?;
             tx.execute(
                 "UPDATE styles SET description = ?2, instructions = ?3, examples = ?4,
                  updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE name = ?1",
@@ -214,11 +220,7 @@ impl Db {
         let name = name.to_string();
         self.call(move |c| {
             let tx = c.transaction()?;
-            let existing = get_sync(&tx, &name)?
-                .ok_or_else(|| StoreError::NotFound(format!("style '{name}'")))?;
-            if let Some(reason) = read_only_reason(&existing) {
-                return Err(StoreError::Conflict(reason));
-            }
+            ensure_user_style(&tx, &name)?;
             tx.execute("DELETE FROM styles WHERE name = ?1", [&name])?;
             tx.commit()?;
             Ok(())
