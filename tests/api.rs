@@ -1273,3 +1273,40 @@ async fn sigterm_lets_requests_in_flight_finish() {
     assert!(exit.success(), "exit status {exit:?}");
     assert!(s.log_text().contains("shutdown signal received"));
 }
+
+#[tokio::test]
+async fn json_logs_carry_the_request_id_on_every_line() {
+    let s = Server::start(Options::default().env("PROMPTSCULPTOR_LOG_FORMAT", "json")).await;
+    let r = s
+        .raw(|c, b| {
+            c.post(format!("{b}/api/v1/analyze"))
+                .header("x-request-id", "trace-json-7")
+                .json(&json!({ "prompt": "hi" }))
+        })
+        .await;
+    assert_eq!(r.status, 200);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let lines: Vec<Value> = s
+        .log_text()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.to_string().contains("trace-json-7"))
+        .collect();
+    assert!(
+        !lines.is_empty(),
+        "no JSON line mentions the request: {}",
+        s.log_text()
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["message"] == "request done"),
+        "{lines:?}"
+    );
+    for l in &lines {
+        assert_eq!(
+            l["span"]["id"], "trace-json-7",
+            "every line of the request carries its id: {l}"
+        );
+    }
+}

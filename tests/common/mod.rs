@@ -147,7 +147,7 @@ impl Server {
                     let rest = &line[pos + "listening on ".len()..];
                     let url: String = rest
                         .chars()
-                        .take_while(|c| !c.is_whitespace() && *c != '\u{1b}')
+                        .take_while(|c| c.is_ascii_alphanumeric() || ":/.[]-".contains(*c))
                         .collect();
                     let _ = tx.send(url);
                 }
