@@ -1,6 +1,7 @@
 //! Dev-set evaluation of the deterministic analyzer.
 //!
 //! Run: `cargo run -p ps-plugin-analyze --example devset -- /work/shared/analyze-dev-set.jsonl`
+//! or `-- plugins/analyze/tests/data/holdout.jsonl` for the hold-out set
 //! (add `-v` after the path to list every miss and false positive). Tokens are
 //! estimated as chars/4, as the plugin does when the host knows no encoding.
 

@@ -56,6 +56,20 @@ pub fn malformed_variables(doc: &Doc, out: &mut Vec<Raw>) {
                                 "Empty template placeholder: the braces hold no variable name.",
                                 "Put the variable's name between the braces, e.g. {{question}}, or remove them.",
                             ));
+                        } else if b.get(i + 2) == Some(&b'}')
+                            && b.get(i + 3) != Some(&b'}')
+                            && is_variable_name(inner.trim())
+                        {
+                            out.push(Raw::new(
+                                "malformed-variable",
+                                Some((s, i + 3)),
+                                format!(
+                                    "Unbalanced placeholder `{}`: two opening braces but three closing.",
+                                    &text[s..i + 3]
+                                ),
+                                MALFORMED_FIX,
+                            ));
+                            i += 1;
                         } else if inner.contains("{{") && !inner.contains('\n') && inner.len() < 200
                         {
                             out.push(Raw::new(
@@ -84,7 +98,25 @@ pub fn malformed_variables(doc: &Doc, out: &mut Vec<Raw>) {
                     let inner = &text[s + 1..i];
                     let doubled_close = b.get(i + 1) == Some(&b'}') && b.get(i + 2) != Some(&b'}');
                     let lone_open = s == 0 || b[s - 1] != b'{';
-                    if doubled_close
+                    // `{{{name}}`: three opening braces, two closing.
+                    let triple_open = s >= 2
+                        && b[s - 2] == b'{'
+                        && b[s - 1] == b'{'
+                        && (s < 3 || b[s - 3] != b'{')
+                        && stack.len() >= 2;
+                    if doubled_close && triple_open && is_variable_name(inner.trim()) {
+                        stack.truncate(stack.len() - 2);
+                        out.push(Raw::new(
+                            "malformed-variable",
+                            Some((s - 2, i + 2)),
+                            format!(
+                                "Unbalanced placeholder `{}`: three opening braces but two closing.",
+                                &text[s - 2..i + 2]
+                            ),
+                            MALFORMED_FIX,
+                        ));
+                        i += 2;
+                    } else if doubled_close
                         && stack.is_empty()
                         && lone_open
                         && is_variable_name(inner.trim())
@@ -222,6 +254,25 @@ fn quoted(text: &str, start: usize, end: usize) -> bool {
     prev.is_some_and(|p| opens.contains(&p)) && next.is_some_and(|n| closes.contains(&n))
 }
 
+/// Data declarations in Chinese, Japanese and Korean, whose words are not
+/// space-separated and so cannot be matched token by token.
+const CJK_DATA_DECL: &[&str] = &[
+    "データとして",
+    "指示には従わ",
+    "指示ではありません",
+    "指示ではない",
+    "命令ではありません",
+    "作为数据",
+    "视为数据",
+    "当作数据",
+    "不是指令",
+    "不是给你的指令",
+    "不要执行",
+    "不要遵循",
+    "데이터로",
+    "지시가 아닙니다",
+];
+
 /// Untrusted-looking placeholders with no delimiters and no statement that
 /// their content is data.
 pub fn injection_risk(doc: &Doc, out: &mut Vec<Raw>) {
@@ -246,6 +297,7 @@ pub fn injection_risk(doc: &Doc, out: &mut Vec<Raw>) {
         // Saying the content is data anywhere in the prompt covers every variable.
         let declared = *declared.get_or_insert_with(|| {
             (0..doc.toks.len()).any(|i| doc.phrase_at(i, F_DATA_DECL, DATA_DECL).is_some())
+                || !doc.latin && CJK_DATA_DECL.iter().any(|m| text.contains(m))
         });
         if declared {
             continue;

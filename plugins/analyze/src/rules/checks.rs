@@ -149,18 +149,55 @@ pub fn run_all(doc: &Doc, sig: &Signals, tokens: u32, out: &mut Vec<Raw>) {
     excessive_length(doc, tokens, out);
     shouting(doc, out);
     if !doc.english {
+        // Other Latin-script languages get the checks whose keywords the
+        // lexicon carries for them (prohibitions, vague amounts, unbounded
+        // scope, deictic references), and role/format only on short prompts,
+        // where a missing persona or form is unmistakable.
+        if doc.latin {
+            foreign_reference(doc, out);
+            negative_only(doc, out);
+            let tasks = task_starts(doc);
+            multiple_tasks(doc, &tasks, &[], out);
+            let words = doc.toks.iter().filter(|t| !t.data).count();
+            if words <= 30 {
+                let open = tasks
+                    .iter()
+                    .copied()
+                    .find(|&k| is_word(&doc.toks[k], F_OPEN));
+                missing_role(doc, sig, open, out);
+                missing_output_format(doc, sig, open, out);
+            }
+            vague_quantifier(doc, out);
+            unbounded_length(doc, sig, out);
+        }
         return;
     }
     let negated: Vec<Option<usize>> = (0..doc.sents.len())
         .map(|s| sentence_negated(doc, s))
         .collect();
     let tasks = task_starts(doc);
+    let questions = question_tasks(doc);
     conflicting(doc, &negated, out);
-    multiple_tasks(doc, &tasks, out);
+    multiple_tasks(doc, &tasks, &questions, out);
     ambiguous_reference(doc, out);
     negative_only(doc, out);
-    missing_role(doc, sig, &tasks, out);
-    missing_output_format(doc, sig, &tasks, out);
+    let open_question = questions
+        .iter()
+        .copied()
+        .find(|&(_, open)| open)
+        .map(|q| q.0);
+    let role_task = tasks
+        .iter()
+        .copied()
+        .find(|&k| ROLE_TASKS.contains(&doc.toks[k].lw))
+        .or(open_question);
+    missing_role(doc, sig, role_task, out);
+    let format_task = tasks
+        .iter()
+        .copied()
+        .find(|&k| is_word(&doc.toks[k], F_OPEN))
+        .or(open_question);
+    missing_output_format(doc, sig, format_task, out);
     vague_quantifier(doc, out);
     unbounded_length(doc, sig, out);
     missing_examples(doc, sig, out);
@@ -195,7 +232,20 @@ fn excessive_length(doc: &Doc, tokens: u32, out: &mut Vec<Raw>) {
             None => seen.push((key, 1, s)),
         }
     }
-    if let Some((_, count, s)) = seen.iter().filter(|e| e.1 >= 3).max_by_key(|e| e.1) {
+    let verbatim = seen.iter().filter(|e| e.1 >= 3).max_by_key(|e| e.1);
+    if verbatim.is_none()
+        && let Some((count, s)) = paraphrased_repetition(doc)
+    {
+        let (a, b) = doc.sent_span(s);
+        let shown: String = doc.text[a..b].chars().take(80).collect();
+        out.push(Raw::new(
+            "excessive-length",
+            Some((a, b)),
+            format!("The instruction \"{shown}\" is restated {count} times in different words."),
+            "State the instruction once, in the place it applies; if it matters, say why instead of repeating it.",
+        ));
+    }
+    if let Some((_, count, s)) = verbatim {
         let (a, b) = doc.sent_span(*s);
         let first = &doc.text[a..b];
         let shown: String = first.chars().take(80).collect();
@@ -206,6 +256,48 @@ fn excessive_length(doc: &Doc, tokens: u32, out: &mut Vec<Raw>) {
             "State the instruction once, in the place it applies; if it matters, say why instead of repeating it.",
         ));
     }
+}
+
+/// The same short instruction restated in other words: two content words
+/// ("answer", "french") shared by four or more short sentences. Returns the
+/// count and the first such sentence.
+fn paraphrased_repetition(doc: &Doc) -> Option<(usize, usize)> {
+    let mut sets: Vec<(usize, Vec<&str>)> = Vec::new();
+    for s in 0..doc.sents.len() {
+        let (a, b) = doc.sents[s];
+        if b - a > 10 || non_data_sentence(doc, s).count() < 2 {
+            continue;
+        }
+        let words: Vec<&str> = non_data_sentence(doc, s)
+            .map(|k| &doc.toks[k])
+            .filter(|t| content_word(t))
+            .map(|t| stem(t.lw))
+            .collect();
+        if words.len() >= 2 {
+            sets.push((s, words));
+        }
+    }
+    if sets.len() < 4 {
+        return None;
+    }
+    let mut best: Option<(usize, usize)> = None;
+    for (x, (s0, words)) in sets.iter().enumerate() {
+        for (p, &w1) in words.iter().enumerate() {
+            for &w2 in &words[p + 1..] {
+                if w1 == w2 {
+                    continue;
+                }
+                let count = 1 + sets[x + 1..]
+                    .iter()
+                    .filter(|(_, ws)| ws.contains(&w1) && ws.contains(&w2))
+                    .count();
+                if count >= 4 && best.is_none_or(|b| b.0 < count) {
+                    best = Some((count, *s0));
+                }
+            }
+        }
+    }
+    best
 }
 
 // ---------------------------------------------------------------- shouting
@@ -412,6 +504,57 @@ const EXTRA_TEXT: &[&[&str]] = &[
     &["thank", "the"],
 ];
 
+const EXTRA_VERBS: &[&str] = &[
+    "add", "include", "append", "provide", "write", "give", "follow", "prepend", "preface",
+];
+const EXTRA_NOUNS: &[&str] = &[
+    "explanation",
+    "note",
+    "comment",
+    "commentary",
+    "reasoning",
+    "rationale",
+    "justification",
+    "summary",
+    "sentence",
+    "paragraph",
+    "greeting",
+    "intro",
+    "introduction",
+    "disclaimer",
+    "apology",
+    "remarks",
+    "thoughts",
+];
+
+/// "add a short explanation", "follow it with a note": a verb that adds prose,
+/// unless the prose goes into a field of the structure.
+fn extra_prose(doc: &Doc, k: usize) -> bool {
+    let t = &doc.toks[k];
+    if !EXTRA_VERBS.contains(&t.lw) {
+        return false;
+    }
+    let s = t.sent;
+    let (_, b) = doc.sents[s];
+    let noun = (k + 1..(k + 5).min(b)).find(|&j| EXTRA_NOUNS.contains(&doc.toks[j].lw));
+    noun.is_some()
+        && find_in_sentence(
+            doc,
+            s,
+            &[
+                "key",
+                "field",
+                "property",
+                "attribute",
+                "column",
+                "inside",
+                "within",
+                "value",
+            ],
+        )
+        .is_none()
+}
+
 fn seq_at(doc: &Doc, k: usize, seq: &[&str]) -> bool {
     seq.iter().enumerate().all(|(j, w)| {
         doc.toks
@@ -425,8 +568,13 @@ fn conflicting(doc: &Doc, negated: &[Option<usize>], out: &mut Vec<Raw>) {
     // A. Brevity against exhaustive detail.
     let mut brief: Option<usize> = None;
     let mut detail: Option<(usize, usize)> = None;
+    let conditional: Vec<bool> = (0..doc.sents.len())
+        .map(|s| is_conditional(doc, s))
+        .collect();
     for i in 0..n {
-        if doc.toks[i].data {
+        // "If the user asks for more detail, give a detailed answer" only
+        // refines the default; it does not contradict it.
+        if doc.toks[i].data || conditional[doc.toks[i].sent] {
             continue;
         }
         if brief.is_none()
@@ -523,10 +671,12 @@ fn conflicting(doc: &Doc, negated: &[Option<usize>], out: &mut Vec<Raw>) {
     });
     if let Some(s0) = strict {
         let extra = (0..doc.sents.len())
-            .filter(|&s| s != s0 && negated[s].is_none())
+            .filter(|&s| s != s0 && negated[s].is_none() && !is_conditional(doc, s))
             .find_map(|s| {
                 non_data_sentence(doc, s)
-                    .find(|&k| EXTRA_TEXT.iter().any(|seq| seq_at(doc, k, seq)))
+                    .find(|&k| {
+                        EXTRA_TEXT.iter().any(|seq| seq_at(doc, k, seq)) || extra_prose(doc, k)
+                    })
                     .map(|_| s)
             });
         if let Some(s1) = extra {
@@ -545,12 +695,20 @@ fn conflicting(doc: &Doc, negated: &[Option<usize>], out: &mut Vec<Raw>) {
         }
     }
 
+    language_conflict(doc, negated, out);
+    count_conflict(doc, out);
+
     // D. Formal and casual tone at once.
     let formal = (0..doc.sents.len())
         .find(|&s| negated[s].is_none() && find_in_sentence(doc, s, &["formal"]).is_some());
     let casual = (0..doc.sents.len()).find(|&s| {
         negated[s].is_none()
-            && find_in_sentence(doc, s, &["casual", "informal", "slang", "chatty"]).is_some()
+            && find_in_sentence(
+                doc,
+                s,
+                &["casual", "informal", "slang", "chatty", "colloquial"],
+            )
+            .is_some()
     });
     if let (Some(f), Some(c)) = (formal, casual)
         && f != c
@@ -563,6 +721,193 @@ fn conflicting(doc: &Doc, negated: &[Option<usize>], out: &mut Vec<Raw>) {
             "Pick one register and describe it with an example sentence.",
         ));
     }
+}
+
+/// Sentence `s` states a condition ("If …", "When …", "Unless …").
+fn is_conditional(doc: &Doc, s: usize) -> bool {
+    head(doc, s).is_some_and(|h| {
+        matches!(
+            doc.toks[h].lw,
+            "if" | "when" | "whenever" | "unless" | "once" | "where"
+        )
+    }) || find_in_sentence(doc, s, &["unless", "if"]).is_some()
+}
+
+const LANGUAGES: &[&str] = &[
+    "english",
+    "french",
+    "german",
+    "spanish",
+    "italian",
+    "portuguese",
+    "dutch",
+    "japanese",
+    "chinese",
+    "korean",
+    "polish",
+    "swedish",
+    "arabic",
+    "russian",
+    "turkish",
+];
+const REPLY_VERBS: &[&str] = &[
+    "reply",
+    "replies",
+    "respond",
+    "responses",
+    "answer",
+    "answers",
+    "write",
+    "speak",
+    "communicate",
+];
+
+/// E. A fixed reply language against "the same language as the user".
+fn language_conflict(doc: &Doc, negated: &[Option<usize>], out: &mut Vec<Raw>) {
+    let mut fixed = None;
+    let mut mirror = None;
+    for (s, neg) in negated.iter().enumerate() {
+        if neg.is_some()
+            || is_conditional(doc, s)
+            || find_in_sentence(doc, s, REPLY_VERBS).is_none()
+        {
+            continue;
+        }
+        let same = non_data_sentence(doc, s).any(|k| {
+            seq_at(doc, k, &["same", "language"])
+                || seq_at(doc, k, &["their", "language"])
+                || seq_at(doc, k, &["their", "own", "language"])
+                || doc.toks[k].lw.ends_with("'s")
+                    && doc
+                        .toks
+                        .get(k + 1)
+                        .is_some_and(|u| u.lw == "language" && u.sent == doc.toks[k].sent)
+                || seq_at(doc, k, &["language", "of", "the"])
+        });
+        let fixed_here = find_in_sentence(doc, s, &["always", "only"]).is_some()
+            && non_data_sentence(doc, s).any(|k| {
+                doc.toks[k].lw == "in"
+                    && doc
+                        .toks
+                        .get(k + 1)
+                        .is_some_and(|u| LANGUAGES.contains(&u.lw) && u.sent == doc.toks[k].sent)
+            })
+            && find_in_sentence(
+                doc,
+                s,
+                &["code", "comments", "keys", "names", "json", "identifiers"],
+            )
+            .is_none();
+        if same && !fixed_here && mirror.is_none() {
+            mirror = Some(s);
+        } else if fixed_here && fixed.is_none() {
+            fixed = Some(s);
+        }
+    }
+    if let (Some(f), Some(m)) = (fixed, mirror) {
+        let (a, b) = doc.sent_span(m);
+        let (c, d) = doc.sent_span(f);
+        out.push(Raw::new(
+            "conflicting-instructions",
+            Some((a, b)),
+            format!(
+                "\"{}\" contradicts \"{}\": the reply language cannot be both fixed and the user's.",
+                clip(&doc.text[a..b]),
+                clip(&doc.text[c..d])
+            ),
+            "Pick one rule for the reply language, or say when each applies (e.g. \"reply in the customer's language; use English if unsure\").",
+        ));
+    }
+}
+
+const COUNT_VERBS: &[&str] = &[
+    "give",
+    "list",
+    "provide",
+    "suggest",
+    "write",
+    "generate",
+    "recommend",
+    "propose",
+    "name",
+    "create",
+    "produce",
+    "return",
+    "offer",
+    "share",
+    "include",
+    "draft",
+    "output",
+];
+
+/// F. Two different counts for the same deliverable ("Give exactly three
+/// recommendations" … "List five recommendations").
+fn count_conflict(doc: &Doc, out: &mut Vec<Raw>) {
+    let mut seen: Vec<(usize, u32, &str)> = Vec::new();
+    for s in 0..doc.sents.len() {
+        if is_conditional(doc, s) {
+            continue;
+        }
+        let Some(h) = head(doc, s) else { continue };
+        if !COUNT_VERBS.contains(&doc.toks[h].lw) {
+            continue;
+        }
+        let (_, b) = doc.sents[s];
+        let Some(k) = (h + 1..(h + 4).min(b)).find(|&k| doc.is_number(k)) else {
+            continue;
+        };
+        if !(h + 1..k).all(|j| {
+            matches!(
+                doc.toks[j].lw,
+                "exactly" | "me" | "us" | "only" | "the" | "top" | "just"
+            )
+        }) {
+            continue;
+        }
+        let Some(noun) = doc.toks.get(k + 1).filter(|u| u.sent == s && !u.data) else {
+            continue;
+        };
+        let Some(n) = count_value(doc.toks[k].lw) else {
+            continue;
+        };
+        let stem_noun = stem(noun.lw);
+        if let Some(&(s0, n0, _)) = seen.iter().find(|e| e.2 == stem_noun && e.1 != n) {
+            let (a, b) = doc.sent_span(s);
+            let (c, d) = doc.sent_span(s0);
+            out.push(Raw::new(
+                "conflicting-instructions",
+                Some((a, b)),
+                format!(
+                    "\"{}\" asks for {n} {}, but \"{}\" asks for {n0}.",
+                    clip(&doc.text[a..b]),
+                    noun.raw,
+                    clip(&doc.text[c..d])
+                ),
+                "State the count once.",
+            ));
+            return;
+        }
+        seen.push((s, n, stem_noun));
+    }
+}
+
+fn count_value(w: &str) -> Option<u32> {
+    w.parse().ok().or(match w {
+        "one" | "single" => Some(1),
+        "two" => Some(2),
+        "three" => Some(3),
+        "four" => Some(4),
+        "five" => Some(5),
+        "six" => Some(6),
+        "seven" => Some(7),
+        "eight" => Some(8),
+        "nine" => Some(9),
+        "ten" => Some(10),
+        "twelve" => Some(12),
+        "fifteen" => Some(15),
+        "twenty" => Some(20),
+        _ => None,
+    })
 }
 
 fn clip(s: &str) -> String {
@@ -610,8 +955,17 @@ fn task_starts(doc: &Doc) -> Vec<usize> {
                 || t.comma_before && prev.is_some_and(|p| p.sent == t.sent)
                 || prev.is_some_and(|p| {
                     p.sent == t.sent
-                        && (matches!(p.lw, "then" | "also" | "plus")
-                            || p.lw == "and" && p.comma_before)
+                        && (matches!(
+                            p.lw,
+                            "then"
+                                | "also"
+                                | "plus"
+                                | "puis"
+                                | "luego"
+                                | "después"
+                                | "dann"
+                                | "depois"
+                        ) || matches!(p.lw, "and" | "et" | "y" | "und" | "e") && p.comma_before)
                 });
             let noun_use = doc
                 .toks
@@ -625,6 +979,55 @@ fn task_starts(doc: &Doc) -> Vec<usize> {
     starts
 }
 
+const WH: &[&str] = &[
+    "what", "what's", "why", "how", "which", "who", "where", "when",
+];
+
+/// True when sentence `s` ends with a question mark.
+fn is_question(doc: &Doc, s: usize) -> bool {
+    let (_, b) = doc.sents[s];
+    let end = doc.toks[b - 1].end;
+    doc.text[end..]
+        .trim_start_matches([' ', '"', '\'', ')', '*'])
+        .starts_with(['?', '\u{FF1F}'])
+}
+
+/// Direct questions the prompt asks ("What are the main causes of
+/// inflation?"): (first token, open-ended). Open-ended ones ("why", "how
+/// does", "what are") call for an explanation, like "explain"; "what is the
+/// capital" asks for a fact. A prompt with three or more questions lists them
+/// as material (FAQ entries, a questionnaire), so none counts then.
+fn question_tasks(doc: &Doc) -> Vec<(usize, bool)> {
+    let mut out = Vec::new();
+    for s in 0..doc.sents.len() {
+        let (a0, b) = doc.sents[s];
+        // Skip list numbering ("3. What's …").
+        let a = (a0..b).find(|&k| !doc.is_number(k)).unwrap_or(a0);
+        let t = &doc.toks[a];
+        if t.data || !WH.contains(&t.lw) || b - a < 3 || !is_question(doc, s) {
+            continue;
+        }
+        let next = doc.toks[a + 1].lw;
+        let open = match t.lw {
+            "why" => true,
+            "how" => !matches!(
+                next,
+                "many" | "much" | "long" | "old" | "often" | "far" | "big"
+            ),
+            "what" | "which" => matches!(
+                next,
+                "are" | "were" | "should" | "would" | "could" | "can" | "do" | "does" | "makes"
+            ),
+            _ => false,
+        };
+        out.push((a, open));
+    }
+    if out.len() > 2 {
+        out.clear();
+    }
+    out
+}
+
 fn content_word(t: &Tok) -> bool {
     t.lw.chars().count() >= 4
         && t.flags & (F_ENG | F_NUMBER) == 0
@@ -635,7 +1038,11 @@ fn stem(w: &str) -> &str {
     w.strip_suffix('s').filter(|s| s.len() >= 3).unwrap_or(w)
 }
 
-fn multiple_tasks(doc: &Doc, starts: &[usize], out: &mut Vec<Raw>) {
+fn multiple_tasks(doc: &Doc, verbs: &[usize], questions: &[(usize, bool)], out: &mut Vec<Raw>) {
+    let mut starts: Vec<usize> = verbs.to_vec();
+    starts.extend(questions.iter().map(|q| q.0));
+    starts.sort_unstable();
+    starts.dedup();
     if starts.len() < 2 {
         return;
     }
@@ -651,7 +1058,9 @@ fn multiple_tasks(doc: &Doc, starts: &[usize], out: &mut Vec<Raw>) {
         let first = obj
             .iter()
             .find(|t| !matches!(t.lw, "me" | "us" | "out" | "up" | "down" | "with"));
-        let anaphoric = first.is_some_and(|t| ANAPHORA.contains(&t.lw));
+        // A question's subject ("What's the capital …") is not an anaphor.
+        let is_q = questions.iter().any(|q| q.0 == k);
+        let anaphoric = !is_q && first.is_some_and(|t| ANAPHORA.contains(&t.lw));
         let words: Vec<&str> = obj
             .iter()
             .filter(|t| content_word(t))
@@ -716,7 +1125,14 @@ fn content_before(doc: &Doc, pos: usize) -> bool {
 fn ambiguous_reference(doc: &Doc, out: &mut Vec<Raw>) {
     let toks = &doc.toks;
     let n = toks.len();
-    let first_sent = toks.iter().find(|t| !t.data).map(|t| t.sent);
+    // The first sentence that is not a role statement ("You are a translator.").
+    let first_task_sent = (0..doc.sents.len()).find(|&s| {
+        non_data_sentence(doc, s).next().is_some()
+            && !head(doc, s).is_some_and(|h| {
+                doc.phrase_at(h, F_ROLE, ROLE).is_some()
+                    || doc.phrase_at(h.saturating_sub(1), F_ROLE, ROLE).is_some()
+            })
+    });
     for i in 0..n {
         let t = &toks[i];
         if t.data {
@@ -772,6 +1188,20 @@ fn ambiguous_reference(doc: &Doc, out: &mut Vec<Raw>) {
                                     | "example"
                                     | "list"
                                     | "output"
+                                    | "conversation"
+                                    | "conversations"
+                                    | "discussion"
+                                    | "chat"
+                                    | "thread"
+                                    | "call"
+                                    | "meeting"
+                                    | "messages"
+                                    | "draft"
+                                    | "version"
+                                    | "reply"
+                                    | "results"
+                                    | "document"
+                                    | "notes"
                             )
                         }))
                     && !content_before(doc, doc.sent_span(t.sent).0) =>
@@ -782,8 +1212,24 @@ fn ambiguous_reference(doc: &Doc, out: &mut Vec<Raw>) {
                     "The prompt refers to something earlier, but nothing comes before it.",
                 ))
             }
+            "discussed" | "mentioned" | "agreed" | "requested" | "promised"
+                if matches!(prev, "as" | "we" | "i" | "previously" | "already")
+                    && (i.saturating_sub(3)..i).any(|p| toks[p].lw == "as")
+                    && !content_before(doc, doc.sent_span(t.sent).0)
+                    && !content_after(doc, sent_end)
+                    && !doc.text.contains("{{") =>
+            {
+                let a = (i.saturating_sub(3)..i)
+                    .find(|&p| toks[p].lw == "as")
+                    .unwrap_or(i);
+                Some((
+                    a,
+                    i + 1 - a,
+                    "The prompt relies on an earlier exchange that it does not include.",
+                ))
+            }
             "this" | "these" | "it" | "that"
-                if Some(t.sent) == first_sent
+                if Some(t.sent) == first_task_sent
                     && (i.saturating_sub(2)..i)
                         .any(|p| is_word(&toks[p], F_EDIT_VERB) && only_prefix_before(doc, p))
                     && !content_after(doc, sent_end)
@@ -810,6 +1256,76 @@ fn ambiguous_reference(doc: &Doc, out: &mut Vec<Raw>) {
     }
 }
 
+/// Demonstratives of other languages that point at a text ("ce texte",
+/// "este párrafo", "diesen Text").
+const FOREIGN_DEIXIS: &[(&str, &[&str])] = &[
+    (
+        "ce",
+        &[
+            "texte",
+            "document",
+            "paragraphe",
+            "message",
+            "passage",
+            "code",
+        ],
+    ),
+    ("cette", &["phrase", "lettre", "liste", "réponse"]),
+    ("cet", &["e-mail", "article"]),
+    ("ces", &["phrases", "notes", "données", "textes"]),
+    (
+        "este",
+        &[
+            "texto",
+            "párrafo",
+            "documento",
+            "mensaje",
+            "correo",
+            "código",
+            "artículo",
+        ],
+    ),
+    ("esta", &["frase", "carta", "lista", "respuesta"]),
+    ("estas", &["frases", "notas"]),
+    ("estos", &["textos", "datos"]),
+    ("diesen", &["text", "absatz", "brief", "artikel", "code"]),
+    ("dieses", &["dokument"]),
+    ("diese", &["e-mail", "nachricht", "liste", "sätze", "daten"]),
+    ("esse", &["texto", "documento", "parágrafo"]),
+    ("essa", &["frase", "mensagem", "lista"]),
+];
+
+fn foreign_reference(doc: &Doc, out: &mut Vec<Raw>) {
+    if !doc.regions.is_empty() || doc.text.contains("{{") {
+        return;
+    }
+    let toks = &doc.toks;
+    for i in 0..toks.len().saturating_sub(1) {
+        let t = &toks[i];
+        let Some((_, nouns)) = FOREIGN_DEIXIS.iter().find(|(d, _)| *d == t.lw) else {
+            continue;
+        };
+        let u = &toks[i + 1];
+        if u.sent != t.sent || !nouns.contains(&u.lw) {
+            continue;
+        }
+        let (sa, sb) = doc.sent_span(t.sent);
+        if content_after(doc, sb) || content_after(doc, u.end) || content_before(doc, sa) {
+            continue;
+        }
+        out.push(Raw::new(
+            "ambiguous-reference",
+            Some(doc.span(i, 2)),
+            format!(
+                "\"{}\" points at a text the prompt never gives.",
+                &doc.text[t.start..u.end]
+            ),
+            "Paste the material it refers to, delimited, e.g. <text>…</text>, or a {{variable}} for it.",
+        ));
+        return;
+    }
+}
+
 fn only_prefix_before(doc: &Doc, p: usize) -> bool {
     let s = doc.toks[p].sent;
     let (a, _) = doc.sents[s];
@@ -831,6 +1347,11 @@ const ROLE_ACTION: &[&str] = &[
     "who", "that", "helping", "helps", "answers", "assists", "assist", "help", "writes", "handles",
     "to",
 ];
+
+/// French elided negation: "n'utilise", "n’écris".
+fn elided_negation(w: &str) -> bool {
+    (w.starts_with("n'") && w.len() > 2) || (w.starts_with("n\u{2019}") && w.len() > 4)
+}
 
 fn negative_only(doc: &Doc, out: &mut Vec<Raw>) {
     let (mut neg, mut pos) = (Vec::new(), 0usize);
@@ -855,8 +1376,9 @@ fn negative_only(doc: &Doc, out: &mut Vec<Raw>) {
             continue;
         }
         let (a, _) = doc.sents[s];
-        let negative = (a..=h).any(|k| doc.phrase_at(k, F_NEG_LEAD, NEG_LEAD).is_some())
-            && find_in_sentence(doc, s, ALT).is_none();
+        let negative = (a..=h).any(|k| {
+            doc.phrase_at(k, F_NEG_LEAD, NEG_LEAD).is_some() || elided_negation(doc.toks[k].lw)
+        }) && find_in_sentence(doc, s, ALT).is_none();
         if negative {
             neg.push(s);
         } else {
@@ -907,14 +1429,10 @@ const ROLE_TASKS: &[&str] = &[
     "give",
 ];
 
-fn missing_role(doc: &Doc, sig: &Signals, tasks: &[usize], out: &mut Vec<Raw>) {
+fn missing_role(doc: &Doc, sig: &Signals, task: Option<usize>, out: &mut Vec<Raw>) {
     if sig.role || sig.audience {
         return;
     }
-    let task = tasks
-        .iter()
-        .copied()
-        .find(|&k| ROLE_TASKS.contains(&doc.toks[k].lw));
     if let Some(k) = task {
         out.push(Raw::new(
             "missing-role",
@@ -927,14 +1445,10 @@ fn missing_role(doc: &Doc, sig: &Signals, tasks: &[usize], out: &mut Vec<Raw>) {
 
 // ---------------------------------------------------------------- missing-output-format
 
-fn missing_output_format(doc: &Doc, sig: &Signals, tasks: &[usize], out: &mut Vec<Raw>) {
+fn missing_output_format(doc: &Doc, sig: &Signals, task: Option<usize>, out: &mut Vec<Raw>) {
     if sig.format {
         return;
     }
-    let task = tasks
-        .iter()
-        .copied()
-        .find(|&k| is_word(&doc.toks[k], F_OPEN));
     if let Some(k) = task {
         out.push(Raw::new(
             "missing-output-format",
@@ -1011,7 +1525,12 @@ fn unbounded_length(doc: &Doc, sig: &Signals, out: &mut Vec<Raw>) {
     if sig.limit {
         return;
     }
-    if let Some(&(i, len)) = doc.find_phrases(F_UNBOUNDED, UNBOUNDED).first() {
+    let found = doc
+        .find_phrases(F_UNBOUNDED, UNBOUNDED)
+        .first()
+        .copied()
+        .or_else(|| as_many_as_possible(doc));
+    if let Some((i, len)) = found {
         let (a, b) = doc.span(i, len);
         out.push(Raw::new(
             "unbounded-length",
@@ -1020,6 +1539,30 @@ fn unbounded_length(doc: &Doc, sig: &Signals, out: &mut Vec<Raw>) {
             "Bound it: say how many items or words you want, e.g. \"the 10 most important concepts, one line each\".",
         ));
     }
+}
+
+/// "as many name ideas as you can", "as much detail as possible".
+fn as_many_as_possible(doc: &Doc) -> Option<(usize, usize)> {
+    let toks = &doc.toks;
+    let n = toks.len();
+    (0..n.saturating_sub(3)).find_map(|i| {
+        let t = &toks[i];
+        if t.data || t.lw != "as" || !matches!(toks[i + 1].lw, "many" | "much") {
+            return None;
+        }
+        let k = (i + 3..(i + 8).min(n))
+            .take_while(|&k| toks[k].sent == t.sent)
+            .find(|&k| toks[k].lw == "as")?;
+        let tail = toks.get(k + 1)?;
+        let open = match tail.lw {
+            "possible" => true,
+            "you" => toks
+                .get(k + 2)
+                .is_some_and(|u| matches!(u.lw, "can" | "like" | "want" | "possibly")),
+            _ => false,
+        };
+        open.then_some((i, k + 2 - i))
+    })
 }
 
 // ---------------------------------------------------------------- missing-examples
@@ -1039,9 +1582,25 @@ fn missing_examples(doc: &Doc, sig: &Signals, out: &mut Vec<Raw>) {
         let after = toks
             .get(i + 1)
             .is_some_and(|u| matches!(u.lw, "that" | "which" | "we" | "our"))
-            && (i + 1..(i + 6).min(toks.len())).any(|k| {
+            && (i + 1..(i + 10).min(toks.len())).any(|k| {
                 toks[k].sent == t.sent
-                    && matches!(toks[k].lw, "our" | "we" | "expects" | "uses" | "requires")
+                    && matches!(
+                        toks[k].lw,
+                        "our"
+                            | "we"
+                            | "expects"
+                            | "uses"
+                            | "requires"
+                            | "reads"
+                            | "accepts"
+                            | "needs"
+                            | "wants"
+                            | "imports"
+                            | "parses"
+                            | "ingests"
+                            | "consumes"
+                            | "understands"
+                    )
             });
         if !(before || after) {
             continue;

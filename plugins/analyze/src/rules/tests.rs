@@ -379,3 +379,71 @@ fn lexicon_index_finds_every_first_word() {
     }
     assert_eq!(super::text::word_bits("zzzz-not-a-word"), (0, 0));
 }
+
+#[test]
+fn generalized_rules_cases() {
+    // Questions are tasks; conditional detail is not a conflict.
+    assert!(has("Why do cats purr?", "missing-role"));
+    assert!(!has(
+        "Why is the sky blue? Answer for a curious 8-year-old in 2 sentences.",
+        "missing-role"
+    ));
+    assert!(!has(
+        "You are a support agent. Keep answers brief, at most 3 sentences. \
+         If the customer asks for more detail, give a detailed answer instead.",
+        "conflicting-instructions"
+    ));
+    // Reply language fixed and mirrored; the same count asked twice differently.
+    assert!(has(
+        "You are a travel agent. Always reply in English. Reply in the same language as the customer.",
+        "conflicting-instructions"
+    ));
+    assert!(has(
+        "You are a consultant.\nGive exactly three tips.\nList five tips in total.",
+        "conflicting-instructions"
+    ));
+    assert!(!has(
+        "You are a recruiter. Write 3 questions. For each question, write 2 follow-up questions.",
+        "conflicting-instructions"
+    ));
+    // Unbalanced triple braces, CJK tag names, foreign variable names.
+    assert!(has("Dear {{name}}}, thanks.", "malformed-variable"));
+    assert!(has("Dear {{{name}}, thanks.", "malformed-variable"));
+    assert!(!has(
+        "你是客服助理。\n<问题>\n{{user_question}}\n</问题>\n请用不超过3句话回答。",
+        "injection-risk"
+    ));
+    assert!(has(
+        "Eres un agente. Responde al cliente en 100 palabras.\n\nMensaje:\n{{mensaje_del_cliente}}",
+        "injection-risk"
+    ));
+    // Foreign prohibitions, vague amounts and unbounded scope.
+    assert!(has(
+        "Ne réponds jamais sur la politique.\nN'utilise pas d'argot.\nNe donne pas de prix.",
+        "negative-only"
+    ));
+    assert!(has(
+        "Dame algunas ideas para la fiesta.",
+        "vague-quantifier"
+    ));
+    assert!(has("Cuéntame todo sobre el flamenco.", "unbounded-length"));
+    assert!(has(
+        "Generate as many name ideas as you can for our brand.",
+        "unbounded-length"
+    ));
+    // Paraphrased repetition of one instruction.
+    assert!(has(
+        "You are a tutor.\nAnswer in French.\nYour answer must be in French.\n\
+         Make sure you answer in French.\nAnswer only in French, please.\nCorrect the sentence in the <s> tags.",
+        "excessive-length"
+    ));
+    // Earlier exchanges that are not included.
+    assert!(has(
+        "As discussed, send the updated figures to the team.",
+        "ambiguous-reference"
+    ));
+    assert!(has(
+        "You are a translator. Translate these sentences into German:",
+        "ambiguous-reference"
+    ));
+}

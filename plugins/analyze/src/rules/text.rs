@@ -97,6 +97,8 @@ pub struct Doc<'a> {
     pub sents: Vec<(usize, usize)>,
     /// True when the prose reads as English; keyword checks only run then.
     pub english: bool,
+    /// True when the prose is mostly Latin script (not Chinese, Japanese, Korean).
+    pub latin: bool,
 }
 
 fn is_word_char(c: char) -> bool {
@@ -196,7 +198,8 @@ impl<'a> Doc<'a> {
                 foreign += 1;
             }
         }
-        let english = cjk * 4 < latin && (eng > 0 || foreign == 0) && eng * 2 >= foreign * 3;
+        let is_latin = cjk * 4 < latin;
+        let english = is_latin && (eng > 0 || foreign == 0) && eng * 2 >= foreign * 3;
         Doc {
             text,
             regions,
@@ -204,6 +207,7 @@ impl<'a> Doc<'a> {
             toks,
             sents,
             english,
+            latin: is_latin,
         }
     }
 
@@ -359,12 +363,15 @@ fn find_regions(text: &str, lower: &str) -> Vec<Region> {
             j += 1;
         }
         let name_start = j;
-        while j < b.len()
-            && (b[j].is_ascii_alphanumeric() || matches!(b[j], b'_' | b'-' | b'.' | b':'))
-        {
-            j += 1;
+        // Names may be non-ASCII (`<问题>`, `<ejercicio>`): scan characters.
+        for c in text[j..].chars() {
+            if c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':') {
+                j += c.len_utf8();
+            } else {
+                break;
+            }
         }
-        if j == name_start || !b[name_start].is_ascii_alphabetic() {
+        if j == name_start || !text[name_start..].starts_with(char::is_alphabetic) {
             continue;
         }
         let name = &lower[name_start..j];
