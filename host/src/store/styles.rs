@@ -1,7 +1,7 @@
 //! The style registry: builtin styles (seeded by migrations), user styles
 //! (REST CRUD) and plugin styles (present while their plugin is loaded).
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
 use super::{Db, StoreError};
@@ -124,6 +124,14 @@ fn get_sync(conn: &Connection, name: &str) -> Result<Option<StyleRecord>, StoreE
     row.map(decode).transpose()
 }
 
+/// A transaction that takes the write lock up front. A deferred
+/// read-then-write transaction fails with SQLITE_BUSY_SNAPSHOT when another
+/// connection (the request-log writer) committed in between, and the busy
+/// timeout cannot help there.
+fn write_tx(c: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    c.transaction_with_behavior(TransactionBehavior::Immediate)
+}
+
 /// `NotFound` when `name` is absent, `Conflict` when it is not a user style.
 fn ensure_user_style(conn: &Connection, name: &str) -> Result<(), StoreError> {
     let existing =
@@ -195,7 +203,7 @@ impl Db {
     ) -> Result<StyleRecord, StoreError> {
         let name = name.to_string();
         self.call(move |c| {
-            let tx = c.transaction()?;
+            let tx = write_tx(c)?;
             ensure_user_style(&tx, &name)?;
             tx.execute(
                 "UPDATE styles SET description = ?2, instructions = ?3, examples = ?4,
@@ -219,7 +227,7 @@ impl Db {
     pub async fn delete_style(&self, name: &str) -> Result<(), StoreError> {
         let name = name.to_string();
         self.call(move |c| {
-            let tx = c.transaction()?;
+            let tx = write_tx(c)?;
             ensure_user_style(&tx, &name)?;
             tx.execute("DELETE FROM styles WHERE name = ?1", [&name])?;
             tx.commit()?;
@@ -245,7 +253,7 @@ impl Db {
         F: FnOnce(&[(String, String)]) -> R + Send + 'static,
     {
         self.call(move |c| {
-            let tx = c.transaction()?;
+            let tx = write_tx(c)?;
             let mut refused: Vec<(String, String)> = Vec::new();
             let mut accepted: Vec<String> = Vec::new();
             for (plugin, styles) in &plugins {
