@@ -31,8 +31,11 @@ async fn runtime(pooling: bool, dir: &std::path::Path) -> Runtime {
     std::fs::create_dir_all(&plugins).expect("plugins dir");
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins");
     for name in ["analyze", "remix", "create"] {
-        std::fs::copy(repo.join(format!("{name}.wasm")), plugins.join(format!("{name}.wasm")))
-            .expect("built plugins (run scripts/build-plugins)");
+        std::fs::copy(
+            repo.join(format!("{name}.wasm")),
+            plugins.join(format!("{name}.wasm")),
+        )
+        .expect("built plugins (run scripts/build-plugins)");
     }
     let db = Db::open(&dir.join("bench.db")).expect("db");
     let rt = Runtime::new(

@@ -1,5 +1,7 @@
 //! The `promptsculptor` binary: `serve` (the default) starts the server.
 
+mod cli;
+
 use std::net::SocketAddr;
 
 use anyhow::Context;
@@ -22,6 +24,9 @@ struct Cli {
 enum Command {
     /// Start the HTTP server (the default). Every flag also reads its environment variable.
     Serve(Box<Config>),
+    /// Create, build, install and check plugins (Rust or Python Wasm components).
+    #[command(subcommand)]
+    Plugin(cli::PluginCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -36,8 +41,10 @@ fn main() -> anyhow::Result<()> {
         args.push("serve".into());
     }
     let cli = Cli::parse_from(args);
-    let Some(Command::Serve(config)) = cli.command else {
-        anyhow::bail!("no command given; try `promptsculptor serve`");
+    let config = match cli.command {
+        Some(Command::Serve(config)) => config,
+        Some(Command::Plugin(command)) => std::process::exit(cli::run(command)),
+        None => anyhow::bail!("no command given; try `promptsculptor serve`"),
     };
     init_logging(config.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -6,6 +6,7 @@
 //! version it started with.
 
 pub mod bindings;
+mod check;
 mod engine;
 mod plugin;
 mod state;
@@ -26,6 +27,7 @@ use wasmtime::component::Linker;
 use wasmtime::{Engine, Store, UpdateDeadline};
 
 pub use bindings::{analyzer, creator, remixer, types};
+pub use check::{ManifestInfo, check_component};
 pub use engine::EngineLimits;
 pub use plugin::{Plugin, PluginKind, PluginStatus, is_valid_name, now_rfc3339};
 pub use state::{Capabilities, Usage};

@@ -7,30 +7,25 @@
 
 pub mod rules;
 
-wit_bindgen::generate!({ path: "../../wit", world: "analyze-plugin" });
-
-use exports::promptsculptor::plugin::analyzer::{
-    AnalyzeRequest, AnalyzeResponse, Guest, Issue, Scores, Severity, Span, Stats,
+// Bindings and the export come from the SDK.
+use promptsculptor_sdk::llm::{self, ChatRequest, Message, Role};
+use promptsculptor_sdk::log::{self, Level};
+use promptsculptor_sdk::{
+    AnalyzePlugin, AnalyzeRequest, AnalyzeResponse, Issue, Manifest, PluginError, Scores, Severity,
+    Span, Stats, export_analyze, tokenizer,
 };
-use promptsculptor::plugin::llm::{self, ChatRequest, Message, Role};
-use promptsculptor::plugin::log::{self, Level};
-use promptsculptor::plugin::tokenizer;
-use promptsculptor::plugin::types::{Kind, PluginError, PluginManifest};
 
 /// The component's export.
 pub struct Analyzer;
 
-impl Guest for Analyzer {
-    fn manifest() -> PluginManifest {
-        PluginManifest {
-            name: "analyze".to_string(),
-            version: "0.1.0".to_string(),
-            description: "Deterministic prompt checks (13 standard issue codes, scores, suggestions), optionally \
-                          extended by an LLM critique."
-                .to_string(),
-            kind: Kind::Analyze,
-            styles: Vec::new(),
-        }
+impl AnalyzePlugin for Analyzer {
+    fn manifest() -> Manifest {
+        Manifest::new(
+            "analyze",
+            "0.1.0",
+            "Deterministic prompt checks (13 standard issue codes, scores, suggestions), optionally \
+             extended by an LLM critique.",
+        )
     }
 
     fn analyze(request: AnalyzeRequest) -> Result<AnalyzeResponse, PluginError> {
@@ -73,11 +68,11 @@ fn critique(prompt: &str, report: &mut rules::Report) -> Result<(), PluginError>
         max_tokens: Some(1500),
         json_schema: Some(rules::critique::SCHEMA.to_string()),
     };
-    let first = llm::chat(&request(&messages)).map_err(PluginError::Llm)?;
+    let first = llm::call(&request(&messages)).map_err(PluginError::Llm)?;
     let parsed = match rules::critique::parse(&first.text) {
         Some(c) => Some(c),
         None => {
-            log::log(
+            log::at(
                 Level::Debug,
                 "analyze: critique reply was not valid JSON; asking once for a repair",
             );
@@ -89,13 +84,13 @@ fn critique(prompt: &str, report: &mut rules::Report) -> Result<(), PluginError>
                 role: Role::User,
                 content: rules::critique::REPAIR.to_string(),
             });
-            let second = llm::chat(&request(&messages)).map_err(PluginError::Llm)?;
+            let second = llm::call(&request(&messages)).map_err(PluginError::Llm)?;
             rules::critique::parse(&second.text)
         }
     };
     match parsed {
         Some(c) => rules::critique::merge(report, prompt, c),
-        None => log::log(
+        None => log::at(
             Level::Warn,
             "analyze: critique unusable after repair; returning deterministic checks only",
         ),
@@ -128,7 +123,7 @@ fn convert_issue(f: rules::Finding) -> Issue {
     }
 }
 
-// Native builds (tests, the dev-set example) link the crate as a host cdylib,
-// where the component's `ns:pkg/iface#func` export names are not valid symbols.
-#[cfg(target_arch = "wasm32")]
-export!(Analyzer);
+// The macro emits the component exports on wasm32 only: native builds (tests,
+// the dev-set example) link the crate as a host cdylib, where the component's
+// `ns:pkg/iface#func` export names are not valid symbols.
+export_analyze!(Analyzer);

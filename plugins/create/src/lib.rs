@@ -22,29 +22,25 @@ mod component {
 
     use crate::{metaprompt, spec, template};
 
-    wit_bindgen::generate!({ path: "../../wit", world: "create-plugin" });
-
-    use exports::promptsculptor::plugin::creator::{CreateRequest, CreateResponse, Guest};
-    use promptsculptor::plugin::llm::{self, ChatRequest, Message, Role};
-    use promptsculptor::plugin::log::{Level, log};
-    use promptsculptor::plugin::types::{Kind, PluginError, PluginManifest};
+    // Bindings and the export come from the SDK.
+    use promptsculptor_sdk::llm::{self, ChatRequest, Message, Role};
+    use promptsculptor_sdk::log::{self, Level};
+    use promptsculptor_sdk::{
+        CreatePlugin, CreateRequest, CreateResponse, LlmError, Manifest, PluginError, export_create,
+    };
 
     /// The component's export; stateless because each request gets a new instance.
-    struct CreatePlugin;
+    struct Create;
 
-    impl Guest for CreatePlugin {
-        fn manifest() -> PluginManifest {
-            PluginManifest {
-                name: "create".to_string(),
-                version: env!("CARGO_PKG_VERSION").to_string(),
-                description:
-                    "Creates a prompt from a goal: a best-practice template (role, tagged \
-                              inputs, numbered rules, examples, output format) or, with use_llm, \
-                              one written by the LLM from a metaprompt."
-                        .to_string(),
-                kind: Kind::Create,
-                styles: Vec::new(),
-            }
+    impl CreatePlugin for Create {
+        fn manifest() -> Manifest {
+            Manifest::new(
+                "create",
+                env!("CARGO_PKG_VERSION"),
+                "Creates a prompt from a goal: a best-practice template (role, tagged \
+                 inputs, numbered rules, examples, output format) or, with use_llm, \
+                 one written by the LLM from a metaprompt.",
+            )
         }
 
         fn create(request: CreateRequest) -> Result<CreateResponse, PluginError> {
@@ -52,7 +48,7 @@ mod component {
             let spec = to_spec(request);
             spec::validate(&spec).map_err(PluginError::InvalidInput)?;
             let created = if use_llm {
-                metaprompt::run(&spec, chat, |line| log(Level::Warn, line)).map_err(
+                metaprompt::run(&spec, chat, |line| log::at(Level::Warn, line)).map_err(
                     |e| match e {
                         metaprompt::FlowError::Llm(e) => PluginError::Llm(e),
                         metaprompt::FlowError::Unusable(m) => PluginError::UnusableLlmOutput(m),
@@ -92,9 +88,7 @@ mod component {
 
     /// One host chat call; the reply schema rides along so providers with
     /// structured output enforce it.
-    fn chat(
-        call: &metaprompt::ChatCall,
-    ) -> Result<String, promptsculptor::plugin::types::LlmError> {
+    fn chat(call: &metaprompt::ChatCall) -> Result<String, LlmError> {
         let request = ChatRequest {
             system: Some(call.system.clone()),
             messages: call
@@ -113,8 +107,8 @@ mod component {
             max_tokens: Some(metaprompt::MAX_TOKENS),
             json_schema: Some(metaprompt::REPLY_SCHEMA.to_string()),
         };
-        llm::chat(&request).map(|r| r.text)
+        llm::call(&request).map(|r| r.text)
     }
 
-    export!(CreatePlugin);
+    export_create!(Create);
 }

@@ -1,29 +1,26 @@
-//! The WIT glue: bindings, the export and the LLM call sequence.
-
-wit_bindgen::generate!({ path: "../../wit", world: "remix-plugin" });
+//! The component glue (bindings and export come from the SDK) and the LLM
+//! call sequence.
 
 use crate::metaprompt::{self, Parsed, StyleInfo};
-use exports::promptsculptor::plugin::remixer::{Guest, RemixRequest, RemixResponse};
-use promptsculptor::plugin::llm::{self, ChatRequest, Message, Role};
-use promptsculptor::plugin::log::{self, Level};
-use promptsculptor::plugin::styles;
-use promptsculptor::plugin::types::{Kind, PluginError, PluginManifest, Style};
+use promptsculptor_sdk::llm::{self, ChatRequest, Message, Role};
+use promptsculptor_sdk::log::{self, Level};
+use promptsculptor_sdk::{
+    Manifest, PluginError, RemixPlugin, RemixRequest, RemixResponse, Style, export_remix, styles,
+};
 
 /// The component's export.
-struct RemixPlugin;
+struct Remix;
 
-impl Guest for RemixPlugin {
-    fn manifest() -> PluginManifest {
-        PluginManifest {
-            name: "remix".to_string(),
-            version: "0.1.0".to_string(),
-            description: "Rewrites a prompt into any registry style: an LLM rewrite guided by the style's instructions \
-                          and examples, or rule-based transforms for the builtin styles when no LLM is used."
-                .to_string(),
-            kind: Kind::Remix,
-            // Builtin and user styles live in the registry; this plugin serves them all.
-            styles: vec![],
-        }
+impl RemixPlugin for Remix {
+    fn manifest() -> Manifest {
+        // Builtin and user styles live in the registry; this plugin serves
+        // them all and provides none of its own.
+        Manifest::new(
+            "remix",
+            "0.1.0",
+            "Rewrites a prompt into any registry style: an LLM rewrite guided by the style's instructions \
+             and examples, or rule-based transforms for the builtin styles when no LLM is used.",
+        )
     }
 
     fn remix(req: RemixRequest) -> Result<RemixResponse, PluginError> {
@@ -36,12 +33,7 @@ impl Guest for RemixPlugin {
                 req.variants
             )));
         }
-        let style = styles::get(&req.style).ok_or_else(|| {
-            PluginError::InvalidInput(format!(
-                "unknown style \u{201C}{}\u{201D}; see GET /api/v1/styles",
-                req.style
-            ))
-        })?;
+        let style = styles::get(&req.style)?;
         let n = usize::from(req.variants);
         let extra = req.instructions.as_deref();
         let out = if req.use_llm {
@@ -87,12 +79,12 @@ fn remix_with_llm(
         max_tokens: Some(metaprompt::max_tokens(prompt, n)),
         json_schema: Some(metaprompt::response_schema(n)),
     };
-    let first = llm::chat(&request).map_err(PluginError::Llm)?;
+    let first = llm::call(&request).map_err(PluginError::Llm)?;
     let (first_parse, problems) = match metaprompt::check(&first.text, prompt, n) {
         Ok(parsed) => return Ok(metaprompt::finalize(parsed, prompt, &style.name, extra, n)),
         Err(e) => e,
     };
-    log::log(
+    log::at(
         Level::Warn,
         &format!("remix: LLM reply needs repair: {problems:?}"),
     );
@@ -104,7 +96,7 @@ fn remix_with_llm(
         role: Role::User,
         content: metaprompt::repair_prompt(&problems, prompt, n),
     });
-    let second = llm::chat(&request).map_err(PluginError::Llm)?;
+    let second = llm::call(&request).map_err(PluginError::Llm)?;
     // A flawed but parsable first answer beats giving up on an unparsable repair.
     let parsed: Option<Parsed> = metaprompt::parse(&second.text).or(first_parse);
     match parsed {
@@ -115,4 +107,4 @@ fn remix_with_llm(
     }
 }
 
-export!(RemixPlugin);
+export_remix!(Remix);

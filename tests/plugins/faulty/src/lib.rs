@@ -4,17 +4,15 @@
 //! failure path: `trap`, `loop`, `oom`, `llm-flood`, `bad-span`, `llm`,
 //! `probe-env`, `probe-fs`; anything else gets a minimal valid answer.
 
-// Component export names (`…@0.1.0#analyze`) are not valid native symbols,
-// so the bindings exist only in the wasm build.
+// The SDK provides the bindings; its export macro emits the component
+// exports on wasm32 only (they are not valid native symbols).
 #[cfg(target_arch = "wasm32")]
 mod component {
-    wit_bindgen::generate!({ path: "../../../wit", world: "analyze-plugin" });
-
-    use exports::promptsculptor::plugin::analyzer::{
-        AnalyzeRequest, AnalyzeResponse, Guest, Issue, Scores, Severity, Span, Stats,
+    use promptsculptor_sdk::llm;
+    use promptsculptor_sdk::{
+        AnalyzePlugin, AnalyzeRequest, AnalyzeResponse, Issue, Manifest, PluginError, Scores,
+        Severity, Span, Stats, export_analyze,
     };
-    use promptsculptor::plugin::llm;
-    use promptsculptor::plugin::types::{Kind, PluginError, PluginManifest};
 
     struct Faulty;
 
@@ -45,7 +43,7 @@ mod component {
     }
 
     fn ask(text: &str) -> Result<llm::ChatResponse, PluginError> {
-        llm::chat(&llm::ChatRequest {
+        llm::call(&llm::ChatRequest {
             system: None,
             messages: vec![llm::Message {
                 role: llm::Role::User,
@@ -58,19 +56,15 @@ mod component {
         .map_err(PluginError::Llm)
     }
 
-    impl Guest for Faulty {
-        fn manifest() -> PluginManifest {
-            PluginManifest {
-                name: "faulty".into(),
+    impl AnalyzePlugin for Faulty {
+        fn manifest() -> Manifest {
+            Manifest::new(
+                "faulty",
                 // The test build makes a second copy with another version to
                 // exercise hot replacement.
-                version: option_env!("PS_TEST_PLUGIN_VERSION")
-                    .unwrap_or("0.0.1")
-                    .into(),
-                description: "misbehaves on request (tests only)".into(),
-                kind: Kind::Analyze,
-                styles: Vec::new(),
-            }
+                option_env!("PS_TEST_PLUGIN_VERSION").unwrap_or("0.0.1"),
+                "misbehaves on request (tests only)",
+            )
         }
 
         fn analyze(req: AnalyzeRequest) -> Result<AnalyzeResponse, PluginError> {
@@ -133,5 +127,5 @@ mod component {
         }
     }
 
-    export!(Faulty);
+    export_analyze!(Faulty);
 }

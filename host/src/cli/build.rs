@@ -1,0 +1,237 @@
+//! `plugin build`: compile a project to a component, check it with the
+//! server's loading code, and install it atomically.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use super::BuildArgs;
+
+/// How often the build prints that it is still running.
+const HEARTBEAT: Duration = Duration::from_secs(5);
+
+pub fn run(args: &BuildArgs) -> anyhow::Result<i32> {
+    let project = std::fs::canonicalize(&args.path)
+        .with_context(|| format!("no plugin project at {}", args.path.display()))?;
+    let started = Instant::now();
+    let component = if project.join("Cargo.toml").is_file() {
+        build_rust(&project)?
+    } else if project.join("app.py").is_file() {
+        build_python(&project)?
+    } else {
+        bail!(
+            "{} is neither a Cargo crate (Cargo.toml) nor a Python plugin (app.py)",
+            project.display()
+        );
+    };
+    let size = std::fs::metadata(&component).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "==> built {} ({:.1} KiB) in {:.1} s",
+        component.display(),
+        size as f64 / 1024.0,
+        started.elapsed().as_secs_f64()
+    );
+    println!("==> checking it as the server would load it");
+    let info = match super::check::check_file(&component, memory_mb())? {
+        Ok(info) => info,
+        Err(reason) => {
+            eprintln!("refused: the component would not load: {reason}");
+            eprintln!("nothing was installed");
+            return Ok(1);
+        }
+    };
+    super::check::print_manifest(&component, &info);
+    if args.no_install {
+        return Ok(0);
+    }
+    let dest = install(&component, &args.plugins_dir, &info.name)?;
+    println!(
+        "==> installed {} (a running server picks it up without a restart; see GET /api/v1/plugins)",
+        dest.display()
+    );
+    Ok(0)
+}
+
+fn memory_mb() -> u64 {
+    std::env::var("PROMPTSCULPTOR_PLUGIN_MEMORY_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(128)
+}
+
+/// Copy to a hidden temp file in the plugins folder, then rename over the
+/// target: the server's watcher never sees a half-written component, and a
+/// request in flight keeps the old version.
+fn install(component: &Path, plugins_dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(plugins_dir)
+        .with_context(|| format!("cannot create {}", plugins_dir.display()))?;
+    let dest = plugins_dir.join(format!("{name}.wasm"));
+    // No `.wasm` suffix: the server only looks at `*.wasm` files.
+    let tmp = plugins_dir.join(format!(".{name}.wasm.tmp{}", std::process::id()));
+    std::fs::copy(component, &tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    if let Err(e) = std::fs::rename(&tmp, &dest) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot install {}", dest.display()));
+    }
+    Ok(dest)
+}
+
+fn ensure_wasm_target() {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
+    match installed {
+        Ok(out)
+            if String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .any(|l| l.trim() == "wasm32-wasip2") => {}
+        Ok(_) => {
+            println!("==> installing the wasm32-wasip2 target (rustup target add wasm32-wasip2)");
+            match Command::new("rustup")
+                .args(["target", "add", "wasm32-wasip2"])
+                .status()
+            {
+                Ok(s) if s.success() => {}
+                _ => eprintln!(
+                    "warning: rustup could not add wasm32-wasip2; trying the build anyway"
+                ),
+            }
+        }
+        // No rustup (a distro toolchain): cargo says clearly if the target is missing.
+        Err(_) => {}
+    }
+}
+
+/// Run `cmd`, letting its stderr through (cargo's progress) and printing a
+/// heartbeat while it runs; returns its stdout lines.
+fn run_with_progress(mut cmd: Command, what: &str) -> anyhow::Result<Vec<String>> {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("cannot run {what}"))?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let label = what.to_string();
+    let ticker = std::thread::spawn(move || {
+        let start = Instant::now();
+        while let Err(mpsc::RecvTimeoutError::Timeout) = done_rx.recv_timeout(HEARTBEAT) {
+            eprintln!(
+                "    … {label} still running ({} s)",
+                start.elapsed().as_secs()
+            );
+        }
+    });
+    let lines: Vec<String> = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .collect();
+    let status = child
+        .wait()
+        .with_context(|| format!("{what} did not finish"))?;
+    let _ = done_tx.send(());
+    let _ = ticker.join();
+    if !status.success() {
+        bail!("{what} failed ({status})");
+    }
+    Ok(lines)
+}
+
+fn build_rust(project: &Path) -> anyhow::Result<PathBuf> {
+    ensure_wasm_target();
+    println!(
+        "==> cargo build --release --target wasm32-wasip2 in {}",
+        project.display()
+    );
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(project).args([
+        "build",
+        "--release",
+        "--target",
+        "wasm32-wasip2",
+        // Artifacts as JSON on stdout (to find the .wasm wherever the target
+        // dir is); diagnostics and progress still rendered on stderr.
+        "--message-format=json-render-diagnostics",
+    ]);
+    let lines = run_with_progress(cmd, "cargo build")?;
+    let mut found = None;
+    for line in &lines {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if msg["reason"] != "compiler-artifact" {
+            continue;
+        }
+        let is_cdylib = msg["target"]["crate_types"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|k| k == "cdylib"));
+        let wasm = msg["filenames"].as_array().and_then(|f| {
+            f.iter()
+                .filter_map(|p| p.as_str())
+                .find(|p| p.ends_with(".wasm"))
+        });
+        if let (true, Some(w)) = (is_cdylib, wasm) {
+            found = Some(PathBuf::from(w));
+        }
+    }
+    found.context("cargo built no .wasm component: is the crate's [lib] crate-type = [\"cdylib\"]?")
+}
+
+/// The world a Python project targets, from `[tool.promptsculptor] world`
+/// in its pyproject.toml (default `remix-plugin`).
+fn python_world(project: &Path) -> String {
+    let text = std::fs::read_to_string(project.join("pyproject.toml")).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("world"))
+        .filter_map(|rest| rest.trim().strip_prefix('='))
+        .map(|v| v.trim().trim_matches('"').to_string())
+        .find(|v| !v.is_empty())
+        .unwrap_or_else(|| "remix-plugin".to_string())
+}
+
+/// `componentize-py`: `PROMPTSCULPTOR_COMPONENTIZE_PY`, else on PATH.
+fn componentize_py() -> PathBuf {
+    std::env::var_os("PROMPTSCULPTOR_COMPONENTIZE_PY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("componentize-py"))
+}
+
+fn build_python(project: &Path) -> anyhow::Result<PathBuf> {
+    let world = python_world(project);
+    let wit = project.join("wit");
+    if !wit.is_dir() {
+        bail!(
+            "{} has no wit/ folder (the plugin contract)",
+            project.display()
+        );
+    }
+    let name = project
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "plugin".into());
+    let out_dir = project.join("build");
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    let out = out_dir.join(format!("{name}.wasm"));
+    let tool = componentize_py();
+    println!(
+        "==> {} -d wit -w {world} componentize app -o {} (in {})",
+        tool.display(),
+        out.display(),
+        project.display()
+    );
+    let mut cmd = Command::new(&tool);
+    cmd.current_dir(project)
+        .arg("-d")
+        .arg(&wit)
+        .args(["-w", &world, "componentize", "app", "-o"])
+        .arg(&out);
+    run_with_progress(cmd, "componentize-py").map_err(|e| {
+        e.context("is componentize-py installed? `pip install componentize-py==0.25.1`, or set PROMPTSCULPTOR_COMPONENTIZE_PY")
+    })?;
+    Ok(out)
+}

@@ -1,0 +1,116 @@
+//! `promptsculptor plugin …`: the plugin authoring kit — scaffold a project,
+//! build and install it into a (running) server's plugins folder, and check a
+//! component the way the server would load it.
+
+mod build;
+mod check;
+mod scaffold;
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+/// Plugin subcommands.
+#[derive(Subcommand)]
+pub enum PluginCommand {
+    /// Create a ready-to-build plugin project (Rust or Python) with its own README.
+    New(NewArgs),
+    /// Build a plugin project to a Wasm component, check it and install it atomically.
+    Build(BuildArgs),
+    /// Validate a component against the plugin worlds and print its manifest.
+    Check(CheckArgs),
+}
+
+/// Which operation a plugin implements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Kind {
+    /// Exports `analyzer` (world `analyze-plugin`).
+    Analyze,
+    /// Exports `remixer` (world `remix-plugin`).
+    Remix,
+    /// Exports `creator` (world `create-plugin`).
+    Create,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Analyze => "analyze",
+            Kind::Remix => "remix",
+            Kind::Create => "create",
+        }
+    }
+
+    fn world(self) -> &'static str {
+        match self {
+            Kind::Analyze => "analyze-plugin",
+            Kind::Remix => "remix-plugin",
+            Kind::Create => "create-plugin",
+        }
+    }
+}
+
+/// Source language of a plugin project.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Lang {
+    /// Rust with the `promptsculptor-sdk` crate.
+    Rust,
+    /// Python with componentize-py.
+    Python,
+}
+
+/// `plugin new`.
+#[derive(Args)]
+pub struct NewArgs {
+    /// Plugin name: lower-case letters, digits and `-`, starting with a letter.
+    pub name: String,
+    /// Which operation it implements.
+    #[arg(long, value_enum, default_value_t = Kind::Remix)]
+    pub kind: Kind,
+    /// Source language.
+    #[arg(long, value_enum, default_value_t = Lang::Rust)]
+    pub lang: Lang,
+    /// Folder to create the project in (as `<dir>/<name>`).
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+}
+
+/// `plugin build`.
+#[derive(Args)]
+pub struct BuildArgs {
+    /// The plugin project (a Cargo crate, or a folder with app.py and wit/).
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Plugins folder to install into.
+    #[arg(long, env = "PROMPTSCULPTOR_PLUGINS_DIR", default_value = "plugins")]
+    pub plugins_dir: PathBuf,
+    /// Build and check only; do not install.
+    #[arg(long)]
+    pub no_install: bool,
+}
+
+/// `plugin check`.
+#[derive(Args)]
+pub struct CheckArgs {
+    /// The component file.
+    pub file: PathBuf,
+    /// Memory cap of one call in MiB, as the server will apply it.
+    #[arg(long, env = "PROMPTSCULPTOR_PLUGIN_MEMORY_MB", default_value_t = 128)]
+    pub memory_mb: u64,
+}
+
+/// Run a plugin subcommand; the process exit code.
+pub fn run(command: PluginCommand) -> i32 {
+    let result = match command {
+        PluginCommand::New(args) => scaffold::run(&args),
+        PluginCommand::Build(args) => build::run(&args),
+        PluginCommand::Check(args) => check::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    }
+}

@@ -1,0 +1,637 @@
+//! The three styles and their deterministic transforms (`use_llm: false`).
+//!
+//! Pure Rust, tested natively. A transform never rewrites the author's
+//! sentences — it re-frames them — so every placeholder survives verbatim.
+
+use promptsculptor_sdk::{StyleDefinition, variable_names};
+use serde_json::{Map, Value, json};
+
+/// One style of the pack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PackStyle {
+    /// Anthropic's guidance: XML tags around inputs and instructions.
+    AnthropicXml,
+    /// OpenAI's GPT-4.1 guidance: Markdown sections in a fixed order.
+    OpenAiMarkdown,
+    /// A strict JSON output contract with a JSON Schema.
+    JsonSchema,
+}
+
+/// Variants and change notes of one deterministic remix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remix {
+    /// Best first.
+    pub variants: Vec<String>,
+    /// One sentence per change.
+    pub changes: Vec<String>,
+}
+
+impl PackStyle {
+    /// Every style, in manifest order.
+    pub const ALL: [PackStyle; 3] = [
+        PackStyle::AnthropicXml,
+        PackStyle::OpenAiMarkdown,
+        PackStyle::JsonSchema,
+    ];
+
+    /// Registry name.
+    pub fn name(self) -> &'static str {
+        match self {
+            PackStyle::AnthropicXml => "anthropic-xml",
+            PackStyle::OpenAiMarkdown => "openai-markdown-sections",
+            PackStyle::JsonSchema => "json-schema-output",
+        }
+    }
+
+    /// The style called `name`, if it is one of the pack's.
+    pub fn from_name(name: &str) -> Option<PackStyle> {
+        PackStyle::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// The registry entry: description, instructions for the LLM path and a
+    /// before/after example.
+    pub fn definition(self) -> StyleDefinition {
+        let before =
+            "Summarise {{document}} for {{audience}}. Keep it short and mention any risks.";
+        match self {
+            PackStyle::AnthropicXml => StyleDefinition::new(
+                self.name(),
+                "Anthropic-style prompt: every input and instruction block in its own XML tag",
+                "Restructure the prompt the way Anthropic's prompting guide recommends. State the task in one \
+                 sentence inside <task>. Put each rule or requirement as a numbered item inside <instructions>. \
+                 Wrap every input in its own descriptively named XML tag (e.g. <document>{{document}}</document>) \
+                 inside <inputs>, with long inputs before the instructions. Say where the answer goes: inside \
+                 <answer> tags, with any reasoning first inside <thinking> tags. Refer to the tags by name in the \
+                 instructions. Keep every template variable exactly as written.",
+            )
+            .example(
+                before,
+                "<inputs>\n<document>\n{{document}}\n</document>\n<audience>\n{{audience}}\n</audience>\n</inputs>\n\n\
+                 <task>\nSummarise the document in <document> for the reader described in <audience>.\n</task>\n\n\
+                 <instructions>\n1. Keep the summary short: at most five sentences.\n2. Name every risk the document \
+                 mentions.\n</instructions>\n\nThink it through inside <thinking> tags, then write the summary inside \
+                 <answer> tags.",
+            ),
+            PackStyle::OpenAiMarkdown => StyleDefinition::new(
+                self.name(),
+                "OpenAI-style prompt: Markdown sections Role and Objective, Instructions, Context, Output Format",
+                "Restructure the prompt into the Markdown sections OpenAI's GPT-4.1 prompting guide recommends, \
+                 in this order: `# Role and Objective` (who the model is and the one goal), `# Instructions` \
+                 (bullet points, one rule each, sub-sections with `##` when there are many), `# Reasoning Steps` \
+                 when the task has several steps, `# Output Format` (exact shape, length and tone), `# Context` \
+                 (the inputs, each labelled) and `# Final instructions` that repeat the most important rule. \
+                 Keep every template variable exactly as written.",
+            )
+            .example(
+                before,
+                "# Role and Objective\nYou are an analyst. Summarise {{document}} for {{audience}}.\n\n\
+                 # Instructions\n- Keep it short: at most five sentences.\n- Mention every risk the document names.\n\n\
+                 # Output Format\nA short paragraph, then a bulleted list of risks.\n\n\
+                 # Context\n- document: {{document}}\n- audience: {{audience}}\n\n\
+                 # Final instructions\nDo not leave out any risk.",
+            ),
+            PackStyle::JsonSchema => StyleDefinition::new(
+                self.name(),
+                "Machine-readable answers: a strict JSON output contract with a JSON Schema",
+                "Keep the task as it is and replace any loose description of the answer with a strict output \
+                 contract: the model must reply with a single JSON object (no prose, no code fences) that \
+                 validates against a JSON Schema given in the prompt. Derive the fields from the task \
+                 (e.g. `summary`, `label`, `items`, `score`), give each a type and a description, list them in \
+                 `required`, set `additionalProperties` to false, and say to use null when the input does not \
+                 determine a value. Keep every template variable exactly as written.",
+            )
+            .example(
+                before,
+                "Summarise {{document}} for {{audience}}. Keep it short and mention any risks.\n\n## Output format\n\
+                 Respond with only a JSON object, with no text before or after it and no code fences. It must \
+                 validate against this JSON Schema:\n\n{\n  \"type\": \"object\",\n  \"properties\": {\n    \
+                 \"summary\": {\"type\": \"string\", \"description\": \"The summary, at most five sentences.\"},\n    \
+                 \"risks\": {\"type\": \"array\", \"items\": {\"type\": \"string\"}}\n  },\n  \"required\": \
+                 [\"summary\", \"risks\"],\n  \"additionalProperties\": false\n}\n\nUse null for any value the \
+                 input does not determine; never invent one.",
+            ),
+        }
+    }
+}
+
+/// Closing advice added to variants past the three layouts, so five variants
+/// are five different prompts.
+const EXTRA_TIPS: [&str; 2] = [
+    "If the inputs do not contain what the task needs, say so instead of guessing.",
+    "Quote the passages of the inputs your answer relies on before giving it.",
+];
+
+/// Remix `prompt` into `style`, `n` variants (best first).
+pub fn remix(style: PackStyle, prompt: &str, extra: Option<&str>, n: usize) -> Remix {
+    let parts = Parts::of(prompt, extra);
+    let variants = (0..n.max(1))
+        .map(|i| {
+            let mut v = match style {
+                PackStyle::AnthropicXml => anthropic(&parts, i % 3),
+                PackStyle::OpenAiMarkdown => openai(&parts, i % 3),
+                PackStyle::JsonSchema => json_contract(&parts, i % 3),
+            };
+            if let Some(tip) = (i >= 3).then(|| EXTRA_TIPS[(i - 3) % EXTRA_TIPS.len()]) {
+                v.push_str("\n\n");
+                v.push_str(tip);
+            }
+            // Belt and braces: the layouts keep every sentence, so this never fires.
+            promptsculptor_sdk::restore_placeholders(prompt, &v)
+        })
+        .collect();
+    Remix {
+        variants,
+        changes: changes(style, &parts),
+    }
+}
+
+/// A prompt taken apart: the task sentence, the other rules, the sentences
+/// about the answer's shape, and the inputs (placeholders).
+#[derive(Debug, Clone)]
+struct Parts {
+    task: String,
+    rules: Vec<String>,
+    output: Vec<String>,
+    /// (tag name, placeholder literal as written).
+    inputs: Vec<(String, String)>,
+}
+
+impl Parts {
+    fn of(prompt: &str, extra: Option<&str>) -> Parts {
+        let mut sentences = sentences(prompt);
+        let task = if sentences.is_empty() {
+            prompt.trim().to_string()
+        } else {
+            sentences.remove(0)
+        };
+        if let Some(extra) = extra.map(str::trim).filter(|e| !e.is_empty()) {
+            sentences.extend(self::sentences(extra));
+        }
+        let (output, rules) = sentences.into_iter().partition(|s| is_about_output(s));
+        let placeholders = promptsculptor_sdk::placeholders(prompt);
+        let inputs = variable_names(prompt)
+            .into_iter()
+            .filter_map(|name| {
+                let literal = placeholders
+                    .iter()
+                    .find(|p| p.name == name)?
+                    .literal
+                    .clone();
+                Some((tag_name(&name), literal))
+            })
+            .collect();
+        Parts {
+            task,
+            rules,
+            output,
+            inputs,
+        }
+    }
+}
+
+/// Sentences of `text`: lines, with list markers dropped, split after `.`,
+/// `!` or `?` followed by white space (not after common abbreviations).
+fn sentences(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = strip_marker(line.trim());
+        let mut current = String::new();
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            current.push(c);
+            let at_break =
+                matches!(c, '.' | '!' | '?') && chars.peek().is_some_and(|n| n.is_whitespace());
+            if at_break && !ends_with_abbreviation(&current) {
+                push_sentence(&mut out, &current);
+                current.clear();
+            }
+        }
+        push_sentence(&mut out, &current);
+    }
+    out
+}
+
+fn push_sentence(out: &mut Vec<String>, s: &str) {
+    let s = s.trim();
+    if !s.is_empty() {
+        out.push(s.to_string());
+    }
+}
+
+fn ends_with_abbreviation(s: &str) -> bool {
+    let last = s.split_whitespace().last().unwrap_or("").to_lowercase();
+    [
+        "e.g.", "i.e.", "etc.", "vs.", "approx.", "no.", "dr.", "mr.", "ms.",
+    ]
+    .contains(&last.as_str())
+}
+
+/// `- item`, `* item`, `1. item`, `2) item` → `item`.
+fn strip_marker(line: &str) -> &str {
+    if let Some(rest) = line.strip_prefix("- ").or_else(|| line.strip_prefix("* ")) {
+        return rest.trim_start();
+    }
+    let digits = line.chars().take_while(char::is_ascii_digit).count();
+    if digits > 0 && digits <= 3 {
+        let rest = &line[digits..];
+        if let Some(r) = rest.strip_prefix(". ").or_else(|| rest.strip_prefix(") ")) {
+            return r.trim_start();
+        }
+    }
+    line
+}
+
+/// Whether a sentence describes the answer's shape rather than the task.
+fn is_about_output(s: &str) -> bool {
+    let l = s.to_lowercase();
+    [
+        "format",
+        "respond",
+        "reply",
+        "return",
+        "output",
+        "json",
+        "bullet",
+        "table",
+        "markdown",
+        "words",
+        "sentences",
+        "paragraph",
+        "answer with",
+        "answer in",
+    ]
+    .iter()
+    .any(|k| l.contains(k))
+}
+
+/// A variable name as an XML tag / label: lower snake case.
+fn tag_name(name: &str) -> String {
+    let mut s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.starts_with(|c: char| c.is_ascii_digit()) {
+        s.insert(0, '_');
+    }
+    s
+}
+
+fn numbered(items: &[String]) -> String {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, s)| format!("{}. {s}", i + 1))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn bulleted(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|s| format!("- {s}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn xml_inputs(p: &Parts) -> String {
+    let body: Vec<String> = p
+        .inputs
+        .iter()
+        .map(|(tag, literal)| format!("<{tag}>\n{literal}\n</{tag}>"))
+        .collect();
+    format!("<inputs>\n{}\n</inputs>", body.join("\n"))
+}
+
+/// Anthropic layouts: 0 task first; 1 long inputs first (their long-context
+/// advice) with thinking tags; 2 a role line and rules with the inputs last.
+fn anthropic(p: &Parts, layout: usize) -> String {
+    let mut blocks: Vec<String> = Vec::new();
+    let task = format!("<task>\n{}\n</task>", p.task);
+    let instructions = (!p.rules.is_empty())
+        .then(|| format!("<instructions>\n{}\n</instructions>", numbered(&p.rules)));
+    let inputs = (!p.inputs.is_empty()).then(|| xml_inputs(p));
+    let answer = if p.output.is_empty() {
+        "Write your final answer inside <answer> tags.".to_string()
+    } else {
+        format!(
+            "<output_format>\n{}\n</output_format>\n\nWrite your final answer inside <answer> tags.",
+            p.output.join("\n")
+        )
+    };
+    match layout {
+        0 => {
+            blocks.push(task);
+            blocks.extend(instructions);
+            blocks.extend(inputs);
+            blocks.push(answer);
+        }
+        1 => {
+            blocks.extend(inputs);
+            blocks.push(task);
+            blocks.extend(instructions);
+            blocks.push(format!(
+                "Think the task through step by step inside <thinking> tags first. {answer}"
+            ));
+        }
+        _ => {
+            blocks.push(
+                "You are a careful expert. The task, its rules and its inputs are given in XML tags below; refer \
+                 to them by tag name."
+                    .to_string(),
+            );
+            blocks.push(task);
+            if !p.rules.is_empty() {
+                blocks.push(format!("<rules>\n{}\n</rules>", bulleted(&p.rules)));
+            }
+            blocks.extend(inputs);
+            blocks.push(answer);
+        }
+    }
+    blocks.join("\n\n")
+}
+
+/// OpenAI layouts: 0 the guide's core sections; 1 plus reasoning steps and
+/// final instructions; 2 instructions repeated after the context (their
+/// advice for long context).
+fn openai(p: &Parts, layout: usize) -> String {
+    let mut s = format!("# Role and Objective\n{}", p.task);
+    let rules = if p.rules.is_empty() {
+        "- Follow the objective above exactly.".to_string()
+    } else {
+        bulleted(&p.rules)
+    };
+    s.push_str(&format!("\n\n# Instructions\n{rules}"));
+    if layout == 1 {
+        s.push_str(
+            "\n\n# Reasoning Steps\n1. Read the context in full.\n2. Work out what the objective needs from it.\n\
+             3. Check the draft answer against every instruction before replying.",
+        );
+    }
+    let format = if p.output.is_empty() {
+        "Reply in plain, concise prose; use Markdown only where it aids reading.".to_string()
+    } else {
+        p.output.join("\n")
+    };
+    s.push_str(&format!("\n\n# Output Format\n{format}"));
+    if !p.inputs.is_empty() {
+        let ctx: Vec<String> = p
+            .inputs
+            .iter()
+            .map(|(tag, literal)| format!("- {tag}: {literal}"))
+            .collect();
+        s.push_str(&format!("\n\n# Context\n{}", ctx.join("\n")));
+    }
+    match layout {
+        1 => s.push_str(
+            "\n\n# Final instructions\nThink step by step, then give only the final answer.",
+        ),
+        2 => s.push_str(&format!(
+            "\n\n# Final instructions\nRemember the objective: {}",
+            p.task
+        )),
+        _ => {}
+    }
+    s
+}
+
+/// Fields a task asks for, from its verbs: (name, schema).
+fn fields(p: &Parts) -> Vec<(&'static str, Value)> {
+    let all = format!("{} {}", p.task, p.rules.join(" ")).to_lowercase();
+    let has = |ks: &[&str]| ks.iter().any(|k| all.contains(k));
+    let described = |kind: &str, what: &str| {
+        let mut d = what.to_string();
+        if !p.output.is_empty() {
+            d.push(' ');
+            d.push_str(&p.output.join(" "));
+        }
+        json!({"type": kind, "description": d})
+    };
+    let mut out = Vec::new();
+    if has(&["classif", "categor", "label", "sentiment", "tag "]) {
+        out.push((
+            "label",
+            described("string", "The category the input belongs to."),
+        ));
+    }
+    if has(&["extract", "list ", "find all", "identify", "enumerate"]) {
+        out.push((
+            "items",
+            json!({"type": "array", "items": {"type": "string"}, "description": "Every item found, in order of appearance."}),
+        ));
+    }
+    if has(&["summar"]) {
+        out.push(("summary", described("string", "The summary.")));
+    }
+    if has(&["translat"]) {
+        out.push(("translation", described("string", "The translated text.")));
+    }
+    if has(&["score", "rate ", "rating", "grade"]) {
+        out.push((
+            "score",
+            json!({"type": "number", "description": "The score, on the scale the task names."}),
+        ));
+    }
+    if has(&["risk"]) {
+        out.push(("risks", json!({"type": "array", "items": {"type": "string"}, "description": "Every risk mentioned."})));
+    }
+    if out.is_empty() {
+        out.push((
+            "answer",
+            described("string", "The complete answer to the task."),
+        ));
+    }
+    out
+}
+
+/// JSON layouts: 0 the inferred fields; 1 a `reasoning` field first (the
+/// model reasons before committing to values); 2 a result/error envelope so
+/// a refusal is machine-readable too.
+fn json_contract(p: &Parts, layout: usize) -> String {
+    let mut props = Map::new();
+    let mut required: Vec<Value> = Vec::new();
+    if layout == 1 {
+        props.insert(
+            "reasoning".into(),
+            json!({"type": "string", "description": "Brief reasoning, written before the other fields."}),
+        );
+        required.push("reasoning".into());
+    }
+    for (name, schema) in fields(p) {
+        props.insert(name.into(), schema);
+        required.push(name.into());
+    }
+    let mut schema = json!({
+        "type": "object",
+        "properties": props,
+        "required": required,
+        "additionalProperties": false,
+    });
+    if layout == 2 {
+        schema = json!({
+            "type": "object",
+            "properties": {
+                "result": {"anyOf": [schema, {"type": "null"}]},
+                "error": {"type": ["string", "null"], "description": "Why the task cannot be done, else null."}
+            },
+            "required": ["result", "error"],
+            "additionalProperties": false,
+        });
+    }
+    let pretty = serde_json::to_string_pretty(&schema).unwrap_or_else(|_| schema.to_string());
+    let mut body = vec![p.task.clone()];
+    body.extend(p.rules.iter().cloned());
+    let inputs = if p.inputs.is_empty() {
+        String::new()
+    } else {
+        let lines: Vec<String> = p
+            .inputs
+            .iter()
+            .map(|(tag, literal)| format!("{tag}: {literal}"))
+            .collect();
+        format!("\n\nInputs:\n{}", lines.join("\n"))
+    };
+    format!(
+        "{}{inputs}\n\n## Output format\nRespond with only a JSON object, with no text before or after it and no \
+         code fences. It must validate against this JSON Schema:\n\n{pretty}\n\nUse null for any value the input \
+         does not determine; never invent one.",
+        body.join(" ")
+    )
+}
+
+fn changes(style: PackStyle, p: &Parts) -> Vec<String> {
+    let mut out = Vec::new();
+    match style {
+        PackStyle::AnthropicXml => {
+            out.push("Put the task in a <task> tag so the model knows its one goal.".to_string());
+            if !p.rules.is_empty() {
+                out.push(
+                    "Numbered the requirements inside <instructions> so none is overlooked."
+                        .to_string(),
+                );
+            }
+            if !p.inputs.is_empty() {
+                out.push("Wrapped every input variable in its own XML tag to separate data from instructions.".to_string());
+            }
+            out.push(
+                "Asked for the final answer inside <answer> tags so it is easy to extract."
+                    .to_string(),
+            );
+        }
+        PackStyle::OpenAiMarkdown => {
+            out.push(
+                "Organised the prompt into the Markdown sections of OpenAI's prompting guide."
+                    .to_string(),
+            );
+            out.push("Listed each rule as its own bullet under # Instructions.".to_string());
+            if !p.inputs.is_empty() {
+                out.push("Labelled every input under # Context.".to_string());
+            }
+        }
+        PackStyle::JsonSchema => {
+            out.push(
+                "Replaced the loose answer description with a strict JSON output contract."
+                    .to_string(),
+            );
+            out.push(
+                "Derived the schema's fields from the task and made them all required.".to_string(),
+            );
+            out.push("Told the model to use null instead of inventing values.".to_string());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use promptsculptor_sdk::missing_placeholders;
+
+    const PROMPT: &str = "Summarise {{document}} for {{ audience }}. Mention every risk, e.g. legal ones.\n\
+                          - Keep it under 100 words.\nUse {lang} throughout.";
+
+    #[test]
+    fn every_variant_of_every_style_keeps_every_placeholder() {
+        for style in PackStyle::ALL {
+            for n in 1..=5 {
+                let r = remix(style, PROMPT, Some("Be neutral."), n);
+                assert_eq!(r.variants.len(), n);
+                for v in &r.variants {
+                    assert!(missing_placeholders(PROMPT, v).is_empty(), "{style:?}: {v}");
+                }
+                assert!(!r.changes.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn deterministic_and_distinct() {
+        for style in PackStyle::ALL {
+            let a = remix(style, PROMPT, None, 5);
+            assert_eq!(a, remix(style, PROMPT, None, 5));
+            for i in 0..5 {
+                for j in i + 1..5 {
+                    assert_ne!(a.variants[i], a.variants[j], "{style:?} {i} {j}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn anthropic_tags_inputs_and_instructions() {
+        let v = &remix(PackStyle::AnthropicXml, PROMPT, None, 1).variants[0];
+        assert!(
+            v.starts_with("<task>\nSummarise {{document}} for {{ audience }}.\n</task>"),
+            "{v}"
+        );
+        assert!(v.contains("<document>\n{{document}}\n</document>"), "{v}");
+        assert!(v.contains("1. Mention every risk, e.g. legal ones."), "{v}");
+        assert!(
+            v.contains("<output_format>\nKeep it under 100 words."),
+            "{v}"
+        );
+        assert!(v.contains("<answer>"));
+    }
+
+    #[test]
+    fn openai_sections_in_order() {
+        let v = &remix(PackStyle::OpenAiMarkdown, PROMPT, None, 1).variants[0];
+        let at = |h: &str| v.find(h).unwrap_or(usize::MAX);
+        assert!(at("# Role and Objective") < at("# Instructions"));
+        assert!(at("# Instructions") < at("# Output Format"));
+        assert!(at("# Output Format") < at("# Context"));
+        assert!(v.contains("- lang: {lang}"), "{v}");
+    }
+
+    #[test]
+    fn json_schema_is_valid_json_with_inferred_fields() {
+        let v = &remix(PackStyle::JsonSchema, PROMPT, None, 1).variants[0];
+        let start = v.find("\n{\n").map(|i| i + 1).unwrap_or(0);
+        let end = v.rfind("\n}").map(|i| i + 2).unwrap_or(v.len());
+        let schema: Value = serde_json::from_str(&v[start..end]).expect("schema parses");
+        assert_eq!(schema["required"], json!(["summary", "risks"]));
+        assert_eq!(schema["additionalProperties"], json!(false));
+        // The schema itself must not read as a template variable.
+        assert_eq!(variable_names(v), variable_names(PROMPT));
+    }
+
+    #[test]
+    fn definitions_are_complete() {
+        for s in PackStyle::ALL {
+            let d = s.definition();
+            assert_eq!(PackStyle::from_name(&d.name), Some(s));
+            assert!(d.instructions.len() > 200 && d.examples.len() == 1);
+            let e = &d.examples[0];
+            assert!(
+                missing_placeholders(&e.before, &e.after).is_empty(),
+                "{}",
+                d.name
+            );
+        }
+    }
+}

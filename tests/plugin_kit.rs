@@ -1,0 +1,280 @@
+//! The plugin authoring kit, for real: `plugin new` → `plugin build` into a
+//! running server's plugins folder → an answer from `/api/v1/remix`, without
+//! a restart; in Rust and (with componentize-py) in Python. Plus `plugin
+//! check` and the example style-pack.
+
+mod common;
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output},
+    time::{Duration, Instant},
+};
+
+use common::llm::{FakeLlm, Reply, all_text};
+use common::{Options, Server};
+use serde_json::{Value, json};
+
+const PROMPT: &str = "Summarise {{doc}} for {{ audience }}. Mention every risk.\nAnswer in {lang}.";
+
+/// The real binary with a clean slate of the variables the kit reads.
+fn kit() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_promptsculptor"));
+    cmd.arg("plugin")
+        .env_remove("PROMPTSCULPTOR_SDK_PATH")
+        .env_remove("PROMPTSCULPTOR_PLUGINS_DIR")
+        .env_remove("PROMPTSCULPTOR_PLUGIN_MEMORY_MB");
+    cmd
+}
+
+fn run(mut cmd: Command) -> Output {
+    let out = cmd.output().expect("run promptsculptor");
+    eprintln!(
+        "--- {:?}\nstdout:\n{}\nstderr:\n{}",
+        cmd,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// `plugin new NAME --kind remix --lang LANG --dir DIR`, returning the project.
+fn scaffold(dir: &Path, name: &str, lang: &str) -> PathBuf {
+    let mut cmd = kit();
+    cmd.args(["new", name, "--kind", "remix", "--lang", lang, "--dir"])
+        .arg(dir);
+    let out = run(cmd);
+    assert!(out.status.success(), "plugin new failed");
+    let project = dir.join(name);
+    assert!(project.join("README.md").is_file(), "scaffold has a README");
+    project
+}
+
+/// `plugin build PROJECT --plugins-dir DIR`, reusing the repo's compiled deps.
+fn build(project: &Path, plugins_dir: &Path) -> Output {
+    let mut cmd = kit();
+    cmd.arg("build")
+        .arg(project)
+        .arg("--plugins-dir")
+        .arg(plugins_dir)
+        .env("CARGO_TARGET_DIR", common::repo_root().join("target"));
+    run(cmd)
+}
+
+/// Poll the listing until `file` loads (the server hot-reloads; no restart).
+async fn wait_loaded(s: &Server, file: &str) -> Value {
+    let start = Instant::now();
+    loop {
+        let r = s.get("/api/v1/plugins").await;
+        let row = r.json["plugins"]
+            .as_array()
+            .and_then(|a| a.iter().find(|p| p["file"] == file).cloned())
+            .unwrap_or(Value::Null);
+        if row["status"] == "ok" {
+            return row;
+        }
+        assert!(
+            row["status"] != "error" && start.elapsed() < Duration::from_secs(120),
+            "{file} did not load: {row}\n{}",
+            s.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn assert_keeps_placeholders(r: &common::Resp, n: usize) -> Vec<String> {
+    assert_eq!(r.status, 200, "{}", r.text);
+    let vs: Vec<String> = r.json["variants"]
+        .as_array()
+        .expect("variants")
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(vs.len(), n, "{}", r.text);
+    for v in &vs {
+        for literal in ["{{doc}}", "{{ audience }}", "{lang}"] {
+            assert!(v.contains(literal), "dropped {literal}: {v}");
+        }
+    }
+    vs
+}
+
+/// The whole walkthrough against a server with a scripted LLM: the LLM path
+/// (whose reply drops a variable the plugin must restore) and the
+/// deterministic path.
+async fn walkthrough(lang: &str, name: &str) {
+    let llm =
+        FakeLlm::start(|_, _| Reply::Text("Plainly: sum up {{doc}}. Say every risk.".into())).await;
+    let s = Server::start(Options::default().llm(&llm.base_url)).await;
+    let work = tempfile::tempdir().expect("temp dir");
+    let project = scaffold(work.path(), name, lang);
+    if lang == "rust" {
+        let lib = std::fs::read_to_string(project.join("src/lib.rs")).expect("lib.rs");
+        let lines = lib.lines().count();
+        assert!(lines < 40, "the example style plugin is {lines} lines");
+    }
+
+    let started = Instant::now();
+    let out = build(&project, &s.plugins_dir());
+    assert!(out.status.success(), "plugin build failed");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("installed"), "{stdout}");
+    let row = wait_loaded(&s, &format!("{name}.wasm")).await;
+    eprintln!(
+        "{lang}: built and loaded in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(row["kind"], "remix");
+    let styles = row["styles"].as_array().cloned().unwrap_or_default();
+    for st in [format!("{name}-plain"), format!("{name}-checklist")] {
+        assert!(styles.iter().any(|x| x == &json!(st)), "{st} in {row}");
+        let style = s.get(&format!("/api/v1/styles/{st}")).await;
+        assert_eq!(style.status, 200, "{}", style.text);
+        assert_eq!(style.json["source"], format!("plugin:{name}"));
+    }
+
+    // LLM path: the fake's reply drops {{ audience }} and {lang}; the plugin
+    // puts them back.
+    let r = s
+        .post(
+            "/api/v1/remix",
+            &json!({ "prompt": PROMPT, "style": format!("{name}-plain"), "strategy": name, "use_llm": true }),
+        )
+        .await;
+    let vs = assert_keeps_placeholders(&r, 1);
+    assert!(vs[0].starts_with("Plainly: sum up {{doc}}."), "{}", vs[0]);
+    assert_eq!(r.json["strategy"]["name"], name);
+    assert_eq!(r.json["usage"]["llm_calls"], 1);
+    let sent = all_text(&llm.received()[0].body);
+    assert!(
+        sent.contains("plain English"),
+        "the style's instructions reach the LLM: {sent}"
+    );
+
+    // Deterministic path.
+    let r = s
+        .post(
+            "/api/v1/remix",
+            &json!({ "prompt": PROMPT, "style": format!("{name}-checklist"), "strategy": name, "variants": 2, "use_llm": false }),
+        )
+        .await;
+    assert_keeps_placeholders(&r, 2);
+    assert_eq!(r.json["usage"]["llm_calls"], 0);
+}
+
+#[tokio::test]
+async fn rust_walkthrough_new_build_remix_without_restart() {
+    walkthrough("rust", "kit-rust-styles").await;
+}
+
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
+}
+
+#[tokio::test]
+async fn python_walkthrough_new_build_remix_without_restart() {
+    if !on_path("componentize-py") {
+        // scripts/test installs componentize-py and sets this: there the
+        // Python kit is part of the suite and must not be skipped silently.
+        assert!(
+            std::env::var_os("PROMPTSCULPTOR_REQUIRE_PYTHON_KIT").is_none(),
+            "componentize-py is not on PATH but PROMPTSCULPTOR_REQUIRE_PYTHON_KIT is set"
+        );
+        eprintln!("skipped: componentize-py is not on PATH (scripts/test installs it)");
+        return;
+    }
+    walkthrough("python", "kit-py-styles").await;
+}
+
+fn check(file: &Path) -> Output {
+    let mut cmd = kit();
+    cmd.arg("check").arg(file);
+    run(cmd)
+}
+
+#[test]
+fn check_prints_the_manifest_or_the_reason() {
+    let out = check(&common::plugin_file("style-pack"));
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "name:        style-pack",
+        "kind:        remix",
+        "version:     0.1.0",
+        "anthropic-xml",
+        "openai-markdown-sections",
+        "json-schema-output",
+    ] {
+        assert!(stdout.contains(needle), "{needle} in {stdout}");
+    }
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A valid, empty component: it exports none of the plugin interfaces.
+    let wrong_world = dir.path().join("empty.wasm");
+    std::fs::write(&wrong_world, b"\0asm\x0d\x00\x01\x00").expect("write");
+    let out = check(&wrong_world);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("matches no plugin world"), "{stderr}");
+
+    // A plugin whose style takes a builtin's name is refused with that reason.
+    let out = check(&common::plugin_file("styler-conflict"));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("'concise' already exists"), "{stderr}");
+
+    let not_wasm = dir.path().join("notes.wasm");
+    std::fs::write(&not_wasm, b"hello").expect("write");
+    let out = check(&not_wasm);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a valid component"));
+}
+
+#[tokio::test]
+async fn style_pack_styles_are_listed_and_remix_deterministically() {
+    let s =
+        Server::start(Options::default().plugins(&["analyze", "remix", "create", "style-pack"]))
+            .await;
+    let listed = s.get("/api/v1/styles").await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    let mut pack: Vec<String> = listed.json["styles"]
+        .as_array()
+        .expect("styles")
+        .iter()
+        .filter(|st| st["source"] == "plugin:style-pack")
+        .filter_map(|st| st["name"].as_str().map(str::to_string))
+        .collect();
+    pack.sort();
+    assert_eq!(
+        pack,
+        [
+            "anthropic-xml",
+            "json-schema-output",
+            "openai-markdown-sections"
+        ]
+    );
+    for style in &pack {
+        let body = json!({ "prompt": PROMPT, "style": style, "strategy": "style-pack", "variants": 3, "use_llm": false });
+        let first = s.post("/api/v1/remix", &body).await;
+        let vs = assert_keeps_placeholders(&first, 3);
+        assert_eq!(first.json["style"]["source"], "plugin:style-pack");
+        assert_ne!(vs[0], vs[1], "{style}: distinct variants");
+        let again = s.post("/api/v1/remix", &body).await;
+        assert_eq!(
+            first.json["variants"], again.json["variants"],
+            "{style}: deterministic"
+        );
+    }
+    let r = s
+        .post(
+            "/api/v1/remix",
+            &json!({ "prompt": PROMPT, "style": "anthropic-xml", "strategy": "style-pack", "use_llm": false }),
+        )
+        .await;
+    let v = r.json["prompt"].as_str().unwrap_or_default();
+    assert!(
+        v.contains("<doc>\n{{doc}}\n</doc>") && v.contains("<answer>"),
+        "{v}"
+    );
+}
