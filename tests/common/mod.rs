@@ -5,6 +5,7 @@
 
 pub mod llm;
 pub mod providers;
+pub mod rawhttp;
 
 use std::{
     io::{BufRead, BufReader},

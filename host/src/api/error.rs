@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::llm::LlmError;
 use crate::runtime::RuntimeError;
-use crate::store::StoreError;
+use crate::store::{Stale, StoreError};
 
 /// An error answer: status, stable snake_case code, actionable message.
 #[derive(Debug, Clone)]
@@ -42,6 +42,15 @@ impl ApiError {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
+            message,
+        )
+    }
+
+    /// 412: an `If-Match` precondition found another version of the resource.
+    pub fn precondition_failed(message: impl Into<String>) -> ApiError {
+        ApiError::new(
+            StatusCode::PRECONDITION_FAILED,
+            "precondition_failed",
             message,
         )
     }
@@ -182,6 +191,14 @@ impl From<RuntimeError> for ApiError {
                 ApiError::new(S::INTERNAL_SERVER_ERROR, "internal_error", message)
             }
         }
+    }
+}
+
+impl From<Stale> for ApiError {
+    fn from(e: Stale) -> ApiError {
+        ApiError::precondition_failed(format!(
+            "{e}; GET it again and retry with If-Match set to that ETag"
+        ))
     }
 }
 

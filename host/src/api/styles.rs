@@ -3,7 +3,8 @@
 use axum::{
     Json,
     extract::{Path, State},
-    http::StatusCode,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
 };
 
 use super::{
@@ -13,7 +14,7 @@ use super::{
     json::ApiJson,
 };
 use crate::runtime::is_valid_name;
-use crate::store::{NewStyle, StyleExample, StyleRecord, StyleUpdate};
+use crate::store::{IfMatch, NewStyle, StyleExample, StyleRecord, StyleUpdate};
 
 const MAX_TEXT: usize = 20_000;
 const MAX_EXAMPLES: usize = 20;
@@ -26,16 +27,53 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<StyleList>, ApiE
     Ok(Json(StyleList { styles }))
 }
 
-/// `GET /api/v1/styles/{name}`: one style.
+/// A style as the answer body, with its `ETag` header.
+fn with_etag(status: StatusCode, style: StyleRecord) -> Response {
+    let etag = HeaderValue::from_str(&style.etag()).ok();
+    let mut resp = (status, Json(style)).into_response();
+    if let Some(v) = etag {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    resp
+}
+
+/// The request's `If-Match` condition: `None` without the header (last
+/// write wins), `Any` for `*`, else the listed tags. A header that is not
+/// visible ASCII is a client error.
+fn if_match(headers: &HeaderMap) -> Result<Option<IfMatch>, ApiError> {
+    let mut tags = Vec::new();
+    let mut seen = false;
+    for value in headers.get_all(header::IF_MATCH) {
+        seen = true;
+        let text = value.to_str().map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "If-Match must be a list of quoted ETags or *",
+            )
+        })?;
+        for tag in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            if tag == "*" {
+                return Ok(Some(IfMatch::Any));
+            }
+            tags.push(tag.to_string());
+        }
+    }
+    Ok(seen.then_some(IfMatch::Tags(tags)))
+}
+
+/// `GET /api/v1/styles/{name}`: one style, with its `ETag`.
 #[utoipa::path(get, path = "/api/v1/styles/{name}", tag = "styles",
     params(("name" = String, Path, description = "Style name")),
-    responses((status = 200, body = StyleRecord), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = StyleRecord,
+        headers(("etag" = String, description = "Version tag for If-Match"))),
+        (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     Path(name): Path<String>,
-) -> Result<Json<StyleRecord>, ApiError> {
+) -> Result<Response, ApiError> {
     match state.db.get_style(&name).await? {
-        Some(s) => Ok(Json(s)),
+        Some(s) => Ok(with_etag(StatusCode::OK, s)),
         None => Err(not_found(&name)),
     }
 }
@@ -83,7 +121,7 @@ fn examples(list: Option<Vec<StyleExampleBody>>) -> Result<Vec<StyleExample>, Ap
 pub async fn create(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<StyleBody>,
-) -> Result<(StatusCode, Json<StyleRecord>), ApiError> {
+) -> Result<Response, ApiError> {
     let name = body.name.unwrap_or_default();
     if !is_valid_name(&name) {
         return Err(ApiError::validation(format!(
@@ -97,19 +135,29 @@ pub async fn create(
         examples: examples(body.examples)?,
     };
     let stored = state.db.create_style(style).await?;
-    Ok((StatusCode::CREATED, Json(stored)))
+    Ok(with_etag(StatusCode::CREATED, stored))
 }
 
 /// `PUT /api/v1/styles/{name}`: replace a user style's description, instructions and examples.
+///
+/// With `If-Match`, only when the style's current `ETag` is listed (412
+/// otherwise); without it, last write wins.
 #[utoipa::path(put, path = "/api/v1/styles/{name}", tag = "styles", request_body = StyleBody,
-    params(("name" = String, Path, description = "Style name")),
-    responses((status = 200, body = StyleRecord), (status = 404, body = ErrorBody),
-        (status = 409, description = "Builtin or plugin style", body = ErrorBody), (status = 422, body = ErrorBody)))]
+    params(("name" = String, Path, description = "Style name"),
+        ("If-Match" = Option<String>, Header, description = "Only replace this version (an ETag, or *)")),
+    responses((status = 200, body = StyleRecord,
+        headers(("etag" = String, description = "Tag of the stored version"))),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Builtin or plugin style", body = ErrorBody),
+        (status = 412, description = "If-Match names another version", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<StyleBody>,
-) -> Result<Json<StyleRecord>, ApiError> {
+) -> Result<Response, ApiError> {
+    let condition = if_match(&headers)?;
     if let Some(other) = body.name.as_deref()
         && other != name
     {
@@ -126,18 +174,28 @@ pub async fn update(
         instructions: required_text(body.instructions, "instructions")?,
         examples: examples(body.examples)?,
     };
-    Ok(Json(state.db.update_style(&name, update).await?))
+    // The condition is checked inside the write transaction, not here: a
+    // check before the write would race with other writers.
+    let stored = state.db.update_style_if(&name, update, condition).await??;
+    Ok(with_etag(StatusCode::OK, stored))
 }
 
 /// `DELETE /api/v1/styles/{name}`: delete a user style (204).
+///
+/// With `If-Match`, only when the style's current `ETag` is listed (412
+/// otherwise).
 #[utoipa::path(delete, path = "/api/v1/styles/{name}", tag = "styles",
-    params(("name" = String, Path, description = "Style name")),
+    params(("name" = String, Path, description = "Style name"),
+        ("If-Match" = Option<String>, Header, description = "Only delete this version (an ETag, or *)")),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody),
-        (status = 409, description = "Builtin or plugin style", body = ErrorBody)))]
+        (status = 409, description = "Builtin or plugin style", body = ErrorBody),
+        (status = 412, description = "If-Match names another version", body = ErrorBody)))]
 pub async fn delete(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    state.db.delete_style(&name).await?;
+    let condition = if_match(&headers)?;
+    state.db.delete_style_if(&name, condition).await??;
     Ok(StatusCode::NO_CONTENT)
 }

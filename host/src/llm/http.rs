@@ -44,6 +44,21 @@ struct Reply {
     bytes: Bytes,
 }
 
+/// Most bytes of one provider answer the host reads. Real completions are
+/// far smaller (a 16k-token answer is well under 1 MiB); a provider or proxy
+/// that sends more is broken or hostile, and reading on would let it fill
+/// the host's memory once per concurrent request.
+pub(crate) const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
+
+/// Why one HTTP exchange produced no answer.
+enum Failure {
+    /// Connect, send or read failed (connection dropped, body cut short…).
+    Transport(reqwest::Error),
+    /// The answer is larger than [`MAX_RESPONSE_BYTES`]; not retried, since
+    /// the same request would get the same answer.
+    TooLarge,
+}
+
 /// Why one attempt failed in a way worth another attempt.
 enum Transient {
     Status(Reply),
@@ -128,7 +143,8 @@ impl Transport {
             let attempt = tokio::time::timeout(remaining, self.send_once(url, body)).await;
             let transient = match attempt {
                 Err(_elapsed) => return Err(self.deadline_error()),
-                Ok(Err(e)) => Transient::Transport(e),
+                Ok(Err(Failure::TooLarge)) => return Err(self.too_large_error()),
+                Ok(Err(Failure::Transport(e))) => Transient::Transport(e),
                 Ok(Ok(reply)) if self.is_transient(&reply) => Transient::Status(reply),
                 Ok(Ok(reply)) => return Ok(reply),
             };
@@ -157,21 +173,38 @@ impl Transport {
         }
     }
 
-    async fn send_once(&self, url: &str, body: &Value) -> Result<Reply, reqwest::Error> {
-        let resp = self
+    async fn send_once(&self, url: &str, body: &Value) -> Result<Reply, Failure> {
+        let mut resp = self
             .http
             .post(url)
             .headers(self.headers.clone())
             .json(body)
             .send()
-            .await?;
+            .await
+            .map_err(Failure::Transport)?;
         let status = resp.status();
         let headers = resp.headers().clone();
-        let bytes = resp.bytes().await?;
+        // A declared length over the cap is refused before reading a byte.
+        if resp
+            .content_length()
+            .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
+        {
+            return Err(Failure::TooLarge);
+        }
+        // Chunked answers declare nothing: count while reading, and stop
+        // (dropping the connection) as soon as the cap is passed, so a
+        // provider streaming without end costs at most the cap in memory.
+        let mut bytes = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(Failure::Transport)? {
+            if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err(Failure::TooLarge);
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         Ok(Reply {
             status,
             headers,
-            bytes,
+            bytes: Bytes::from(bytes),
         })
     }
 
@@ -183,6 +216,14 @@ impl Transport {
             StatusCode::GATEWAY_TIMEOUT => false,
             s => s.is_server_error(),
         }
+    }
+
+    fn too_large_error(&self) -> LlmError {
+        LlmError::BadResponse(format!(
+            "the {} answer is larger than the host's cap of {} MiB",
+            self.provider,
+            MAX_RESPONSE_BYTES / (1024 * 1024)
+        ))
     }
 
     fn deadline_error(&self) -> LlmError {

@@ -5,6 +5,55 @@ use ps_guest_util::{is_variable_name, missing_placeholders};
 
 use super::{analyzer, creator, remixer};
 
+/// Largest result the host accepts from one plugin call, measured as the
+/// bytes of its strings plus a fixed overhead per list element (roughly
+/// what the JSON answer will weigh). A plugin may allocate up to its memory
+/// cap; without this bound it could make the host serialize and send
+/// answers of that size to every client, and a flood of tiny items weighs
+/// as much as one giant string.
+pub const MAX_RESULT_BYTES: usize = 8 * 1024 * 1024;
+
+/// JSON weight of one issue besides its strings (`{"code":…,"severity":…}`).
+const ISSUE_OVERHEAD: usize = 96;
+/// JSON weight of one string in a list besides its bytes (quotes, comma).
+const ITEM_OVERHEAD: usize = 4;
+
+fn strings_size<'a>(items: impl IntoIterator<Item = &'a String>) -> usize {
+    items
+        .into_iter()
+        .map(|s| s.len().saturating_add(ITEM_OVERHEAD))
+        .fold(0, usize::saturating_add)
+}
+
+fn check_size(size: usize) -> Result<(), String> {
+    if size > MAX_RESULT_BYTES {
+        return Err(format!(
+            "the result weighs about {} KiB, above the host's cap of {} KiB",
+            size / 1024,
+            MAX_RESULT_BYTES / 1024
+        ));
+    }
+    Ok(())
+}
+
+/// Approximate JSON size of an analysis.
+fn analysis_size(r: &analyzer::AnalyzeResponse) -> usize {
+    let issues = r
+        .issues
+        .iter()
+        .map(|i| {
+            ISSUE_OVERHEAD
+                .saturating_add(i.code.len())
+                .saturating_add(i.message.len())
+                .saturating_add(i.suggestion.as_ref().map_or(0, String::len))
+        })
+        .fold(0, usize::saturating_add);
+    issues
+        .saturating_add(strings_size(&r.suggestions))
+        .saturating_add(strings_size(&r.stats.variables))
+        .saturating_add(r.stats.tokenizer.len())
+}
+
 fn is_kebab(code: &str) -> bool {
     !code.is_empty()
         && code.len() <= 64
@@ -14,8 +63,10 @@ fn is_kebab(code: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
-/// Spans within the prompt, kebab-case codes, scores within 0–100.
+/// Within [`MAX_RESULT_BYTES`], spans within the prompt, kebab-case codes,
+/// scores within 0–100.
 pub fn analysis(prompt: &str, r: &analyzer::AnalyzeResponse) -> Result<(), String> {
+    check_size(analysis_size(r))?;
     let chars = prompt.chars().count() as u64;
     for issue in &r.issues {
         if !is_kebab(&issue.code) {
@@ -49,9 +100,11 @@ pub fn analysis(prompt: &str, r: &analyzer::AnalyzeResponse) -> Result<(), Strin
     Ok(())
 }
 
-/// Exactly the requested number of non-empty variants, each keeping every
+/// Within [`MAX_RESULT_BYTES`]; exactly the requested number of non-empty
+/// variants, each keeping every
 /// placeholder of the input verbatim.
 pub fn remix(prompt: &str, wanted: u8, r: &remixer::RemixResponse) -> Result<(), String> {
+    check_size(strings_size(&r.variants).saturating_add(strings_size(&r.changes)))?;
     if r.variants.len() != usize::from(wanted) {
         return Err(format!(
             "asked for {wanted} variants, got {}",
@@ -73,8 +126,17 @@ pub fn remix(prompt: &str, wanted: u8, r: &remixer::RemixResponse) -> Result<(),
     Ok(())
 }
 
-/// A non-empty prompt in which every requested variable appears as `{{name}}`.
+/// Within [`MAX_RESULT_BYTES`]; a non-empty prompt in which every requested
+/// variable appears as `{{name}}`.
 pub fn creation(requested: &[String], r: &creator::CreateResponse) -> Result<(), String> {
+    check_size(
+        [&r.prompt, &r.rationale]
+            .into_iter()
+            .chain(r.system.as_ref())
+            .chain(&r.variables)
+            .map(|s| s.len().saturating_add(ITEM_OVERHEAD))
+            .fold(0, usize::saturating_add),
+    )?;
     if r.prompt.trim().is_empty() {
         return Err("the created prompt is empty".into());
     }
@@ -94,4 +156,71 @@ pub fn creation(requested: &[String], r: &creator::CreateResponse) -> Result<(),
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn analysis_with(suggestions: Vec<String>, issues: usize) -> analyzer::AnalyzeResponse {
+        analyzer::AnalyzeResponse {
+            scores: analyzer::Scores {
+                overall: 1,
+                clarity: 1,
+                specificity: 1,
+                structure: 1,
+                context: 1,
+                output_format: 1,
+            },
+            issues: vec![
+                analyzer::Issue {
+                    code: "x".into(),
+                    severity: analyzer::Severity::Info,
+                    message: "m".into(),
+                    span: None,
+                    suggestion: None,
+                };
+                issues
+            ],
+            suggestions,
+            stats: analyzer::Stats {
+                chars: 0,
+                words: 0,
+                tokens: 0,
+                tokenizer: "o200k_base".into(),
+                variables: Vec::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn results_over_the_size_cap_are_refused() {
+        let small = analysis_with(vec!["s".repeat(1 << 20); 7], 10);
+        assert_eq!(analysis("p", &small), Ok(()));
+        let giant = analysis_with(vec!["s".repeat(1 << 20); 9], 0);
+        let err = analysis("p", &giant).expect_err("9 MiB refused");
+        assert!(err.contains("cap"), "{err}");
+        // A flood of tiny items weighs as much as one big string.
+        let swarm = analysis_with(Vec::new(), 100_000);
+        assert!(analysis("p", &swarm).is_err());
+
+        let remix_ok = remixer::RemixResponse {
+            variants: vec!["v".repeat(1 << 20)],
+            changes: Vec::new(),
+        };
+        assert_eq!(remix("p", 1, &remix_ok), Ok(()));
+        let remix_big = remixer::RemixResponse {
+            variants: vec!["v".repeat(3 << 20); 3],
+            changes: Vec::new(),
+        };
+        assert!(remix("p", 3, &remix_big).is_err());
+
+        let create_big = creator::CreateResponse {
+            prompt: "p".into(),
+            system: Some("s".repeat(9 << 20)),
+            variables: Vec::new(),
+            rationale: String::new(),
+        };
+        assert!(creation(&[], &create_big).is_err());
+    }
 }

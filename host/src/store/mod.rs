@@ -16,7 +16,7 @@ use std::{
 use rusqlite::Connection;
 
 pub use request_log::{RequestLog, RequestRecord, Retention};
-pub use styles::{NewStyle, StyleExample, StyleRecord, StyleSource, StyleUpdate};
+pub use styles::{IfMatch, NewStyle, Stale, StyleExample, StyleRecord, StyleSource, StyleUpdate};
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]

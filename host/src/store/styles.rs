@@ -3,6 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::{Db, StoreError};
 
@@ -60,6 +61,70 @@ impl StyleRecord {
     pub fn source_kind(&self) -> StyleSource {
         StyleSource::parse(&self.source)
     }
+
+    /// The strong entity tag of this version of the style, quoted as it
+    /// travels in `ETag` (`"3f2a…"`).
+    ///
+    /// A digest of every stored field, `updated_at` included: two versions
+    /// differ in tag whenever they differ in content, and a rewrite with
+    /// identical content still gets a new tag once the clock has moved (so
+    /// an A→B→A sequence of PUTs does not make a stale `If-Match` current
+    /// again). No schema change is needed, unlike a version counter.
+    pub fn etag(&self) -> String {
+        let mut h = Sha256::new();
+        for field in [
+            &self.name,
+            &self.source,
+            &self.description,
+            &self.instructions,
+            &self.created_at,
+            &self.updated_at,
+        ] {
+            h.update(field.as_bytes());
+            // A separator no field contains, so ("ab","c") ≠ ("a","bc").
+            h.update([0u8]);
+        }
+        for e in &self.examples {
+            h.update(e.before.as_bytes());
+            h.update([0u8]);
+            h.update(e.after.as_bytes());
+            h.update([0u8]);
+        }
+        format!("\"{}\"", hex::encode(&h.finalize()[..12]))
+    }
+}
+
+/// The `If-Match` condition of a write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IfMatch {
+    /// `If-Match: *`: any current version.
+    Any,
+    /// One of these entity tags, as sent (quoted; `W/` tags never match,
+    /// since `If-Match` uses the strong comparison).
+    Tags(Vec<String>),
+}
+
+impl IfMatch {
+    /// True when `record` satisfies the condition.
+    pub fn matches(&self, record: &StyleRecord) -> bool {
+        match self {
+            IfMatch::Any => true,
+            IfMatch::Tags(tags) => {
+                let current = record.etag();
+                tags.contains(&current)
+            }
+        }
+    }
+}
+
+/// A conditional write found another version than the client expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("style '{name}' was changed since it was read; its current ETag is {current_etag}")]
+pub struct Stale {
+    /// The style.
+    pub name: String,
+    /// Its current tag, so the client can re-read and retry.
+    pub current_etag: String,
 }
 
 /// Fields of a style to insert.
@@ -132,13 +197,14 @@ fn write_tx(c: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
     c.transaction_with_behavior(TransactionBehavior::Immediate)
 }
 
-/// `NotFound` when `name` is absent, `Conflict` when it is not a user style.
-fn ensure_user_style(conn: &Connection, name: &str) -> Result<(), StoreError> {
+/// The style when it is a user style; `NotFound` when `name` is absent,
+/// `Conflict` when it is builtin or a plugin's.
+fn ensure_user_style(conn: &Connection, name: &str) -> Result<StyleRecord, StoreError> {
     let existing =
         get_sync(conn, name)?.ok_or_else(|| StoreError::NotFound(format!("style '{name}'")))?;
     match read_only_reason(&existing) {
         Some(reason) => Err(StoreError::Conflict(reason)),
-        None => Ok(()),
+        None => Ok(existing),
     }
 }
 
@@ -196,15 +262,43 @@ impl Db {
     }
 
     /// Replace a user style's fields; `Conflict` for builtin and plugin styles.
+    /// Last write wins; see [`Db::update_style_if`] for the conditional form.
     pub async fn update_style(
         &self,
         name: &str,
         update: StyleUpdate,
     ) -> Result<StyleRecord, StoreError> {
+        match self.update_style_if(name, update, None).await? {
+            Ok(record) => Ok(record),
+            // Unreachable without a condition; mapped rather than unwrapped.
+            Err(stale) => Err(StoreError::Conflict(stale.to_string())),
+        }
+    }
+
+    /// Replace a user style's fields when its current version satisfies
+    /// `if_match` (always, when `None`); `Ok(Err(Stale))` otherwise.
+    ///
+    /// The check and the write run in one IMMEDIATE transaction, so no
+    /// other writer can slip in between: of two clients updating from the
+    /// same version, exactly one wins and the other is told it is stale.
+    pub async fn update_style_if(
+        &self,
+        name: &str,
+        update: StyleUpdate,
+        if_match: Option<IfMatch>,
+    ) -> Result<Result<StyleRecord, Stale>, StoreError> {
         let name = name.to_string();
         self.call(move |c| {
             let tx = write_tx(c)?;
-            ensure_user_style(&tx, &name)?;
+            let current = ensure_user_style(&tx, &name)?;
+            if let Some(cond) = &if_match
+                && !cond.matches(&current)
+            {
+                return Ok(Err(Stale {
+                    current_etag: current.etag(),
+                    name,
+                }));
+            }
             tx.execute(
                 "UPDATE styles SET description = ?2, instructions = ?3, examples = ?4,
                  updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE name = ?1",
@@ -218,20 +312,42 @@ impl Db {
             let record = get_sync(&tx, &name)?
                 .ok_or_else(|| StoreError::NotFound(format!("style '{name}'")))?;
             tx.commit()?;
-            Ok(record)
+            Ok(Ok(record))
         })
         .await
     }
 
     /// Delete a user style; `Conflict` for builtin and plugin styles.
     pub async fn delete_style(&self, name: &str) -> Result<(), StoreError> {
+        match self.delete_style_if(name, None).await? {
+            Ok(()) => Ok(()),
+            Err(stale) => Err(StoreError::Conflict(stale.to_string())),
+        }
+    }
+
+    /// Delete a user style when its current version satisfies `if_match`
+    /// (always, when `None`); `Ok(Err(Stale))` otherwise. Check and delete
+    /// share one IMMEDIATE transaction.
+    pub async fn delete_style_if(
+        &self,
+        name: &str,
+        if_match: Option<IfMatch>,
+    ) -> Result<Result<(), Stale>, StoreError> {
         let name = name.to_string();
         self.call(move |c| {
             let tx = write_tx(c)?;
-            ensure_user_style(&tx, &name)?;
+            let current = ensure_user_style(&tx, &name)?;
+            if let Some(cond) = &if_match
+                && !cond.matches(&current)
+            {
+                return Ok(Err(Stale {
+                    current_etag: current.etag(),
+                    name,
+                }));
+            }
             tx.execute("DELETE FROM styles WHERE name = ?1", [&name])?;
             tx.commit()?;
-            Ok(())
+            Ok(Ok(()))
         })
         .await
     }
