@@ -720,9 +720,9 @@ async fn parallel_style_crud_and_remixes() {
                 absent += 1;
                 r.assert_error(404, "style_not_found");
             }
-            // The route checks the style exists, then the plugin reads it:
-            // a delete in between makes the plugin refuse it as input
-            // (open item in RELIABILITY.md: should be 404 as well).
+            // A delete between our lookup and the plugin's read is turned
+            // into the 404 too; a 422 remains possible only when the style
+            // was deleted and re-created while the plugin ran.
             ("flicker", 422) => {
                 absent += 1;
                 let msg = r.assert_error(422, "validation_failed");
@@ -803,11 +803,14 @@ async fn every_api_route_requires_a_key() {
             .await
             .assert_error(401, "unauthorized");
     }
-    // A path under /api/v1 that is no route at all is a plain 404 (the
-    // guard is a route layer): it reveals nothing but that absence. Open
-    // item in RELIABILITY.md.
+    // A path under /api/v1 that is no route at all is refused too, so the
+    // API answers no anonymous probe; with a key it is a plain 404.
     for path in ["/api/v1/no-such-route", "/api/v1/styles/x/y"] {
-        s.get(path).await.assert_error(404, "route_not_found");
+        s.get(path).await.assert_error(401, "unauthorized");
+        let url = format!("{}{path}", s.base);
+        s.raw(|c, _| c.get(&url).bearer_auth(KEY))
+            .await
+            .assert_error(404, "route_not_found");
     }
     for open in ["/healthz", "/readyz", "/metrics"] {
         assert_eq!(s.get(open).await.status, 200, "{open}");

@@ -62,7 +62,11 @@ pub fn router(state: AppState) -> Router {
             get(styles::get).put(styles::update).delete(styles::delete),
         )
         .route("/plugins", get(system::plugins))
-        .route_layer(from_fn_with_state(
+        // `layer`, not `route_layer`: unknown paths and wrong methods under
+        // /api/v1 are refused without a key too, so the API surface does not
+        // answer anonymous probes.
+        .fallback(fallback)
+        .layer(from_fn_with_state(
             state.clone(),
             middleware::auth_and_rate_limit,
         ));

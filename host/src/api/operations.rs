@@ -20,7 +20,7 @@ use super::{
     middleware::RequestId,
 };
 use crate::llm::LlmError;
-use crate::runtime::{Called, analyzer, creator, remixer, tokens};
+use crate::runtime::{Called, RuntimeError, analyzer, creator, remixer, tokens};
 use crate::store::{RequestRecord, StyleSource};
 
 const MAX_PROMPT_CHARS: usize = 100_000;
@@ -207,6 +207,14 @@ pub async fn create(
     .await
 }
 
+fn style_not_found(name: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "style_not_found",
+        format!("no style named '{name}'; GET /api/v1/styles lists them"),
+    )
+}
+
 /// `use_llm` defaults to whether a provider is configured; asking for the
 /// LLM without one is a 503 before any plugin runs.
 fn resolve_use_llm(state: &AppState, asked: Option<bool>) -> Result<bool, ApiError> {
@@ -315,11 +323,7 @@ async fn run_remix(
     let strategy_name = strategy_field(body.strategy)?;
     let use_llm = resolve_use_llm(state, body.use_llm)?;
     let Some(style) = state.db.get_style(&style_name).await? else {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "style_not_found",
-            format!("no style named '{style_name}'; GET /api/v1/styles lists them"),
-        ));
+        return Err(style_not_found(&style_name));
     };
     // A plugin's own styles go to that plugin; builtin and user styles to the
     // default remixer.
@@ -339,7 +343,17 @@ async fn run_remix(
     if state.request_log.logs_prompts() {
         rec.prompt = Some(request.prompt.clone());
     }
-    let called = state.runtime.remix(plugin.as_deref(), request, id).await?;
+    let called = match state.runtime.remix(plugin.as_deref(), request, id).await {
+        Ok(c) => c,
+        // The style was deleted between our lookup and the plugin's: that is
+        // the 404 a client expects, not the plugin's 422.
+        Err(RuntimeError::InvalidInput { .. })
+            if state.db.get_style(&style.name).await?.is_none() =>
+        {
+            return Err(style_not_found(&style.name));
+        }
+        Err(e) => return Err(e.into()),
+    };
     note_called(rec, &called);
     let strategy = strategy(&called);
     let r = called.value;
