@@ -1233,6 +1233,27 @@ async fn openapi_document_lists_every_contract_path() {
             .as_array()
             .is_some_and(|r| r.iter().any(|f| f == "prompt"))
     );
+    // A real validator checks the document against the OpenAPI 3.1 schema
+    // (scripts/test installs it and requires this check).
+    let required =
+        std::env::var("PROMPTSCULPTOR_REQUIRE_OPENAPI_VALIDATOR").is_ok_and(|v| v == "1");
+    let file = s.dir.path().join("openapi.json");
+    std::fs::write(&file, &r.text).expect("write openapi.json");
+    match std::process::Command::new("openapi-spec-validator")
+        .arg(&file)
+        .output()
+    {
+        Ok(out) => assert!(
+            out.status.success(),
+            "openapi-spec-validator refused the document:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => assert!(
+            !required,
+            "openapi-spec-validator is required but cannot run: {e}"
+        ),
+    }
     let docs = s.get("/docs").await;
     assert_eq!(docs.status, 200);
     assert!(

@@ -20,7 +20,7 @@ const MAX_TEXT: usize = 20_000;
 const MAX_EXAMPLES: usize = 20;
 
 /// `GET /api/v1/styles`: every style in the registry.
-#[utoipa::path(get, path = "/api/v1/styles", tag = "styles",
+#[utoipa::path(get, operation_id = "list_styles", path = "/api/v1/styles", tag = "styles",
     responses((status = 200, description = "Every style, by name", body = StyleList)))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<StyleList>, ApiError> {
     let styles = state.db.list_styles().await?;
@@ -63,7 +63,7 @@ fn if_match(headers: &HeaderMap) -> Result<Option<IfMatch>, ApiError> {
 }
 
 /// `GET /api/v1/styles/{name}`: one style, with its `ETag`.
-#[utoipa::path(get, path = "/api/v1/styles/{name}", tag = "styles",
+#[utoipa::path(get, operation_id = "get_style", path = "/api/v1/styles/{name}", tag = "styles",
     params(("name" = String, Path, description = "Style name")),
     responses((status = 200, body = StyleRecord,
         headers(("etag" = String, description = "Version tag for If-Match"))),
@@ -115,7 +115,7 @@ fn examples(list: Option<Vec<StyleExampleBody>>) -> Result<Vec<StyleExample>, Ap
 }
 
 /// `POST /api/v1/styles`: create a user style (201).
-#[utoipa::path(post, path = "/api/v1/styles", tag = "styles", request_body = StyleBody,
+#[utoipa::path(post, operation_id = "create_style", path = "/api/v1/styles", tag = "styles", request_body = StyleBody,
     responses((status = 201, body = StyleRecord), (status = 400, body = ErrorBody),
         (status = 409, description = "Name taken", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
@@ -142,7 +142,7 @@ pub async fn create(
 ///
 /// With `If-Match`, only when the style's current `ETag` is listed (412
 /// otherwise); without it, last write wins.
-#[utoipa::path(put, path = "/api/v1/styles/{name}", tag = "styles", request_body = StyleBody,
+#[utoipa::path(put, operation_id = "update_style", path = "/api/v1/styles/{name}", tag = "styles", request_body = StyleBody,
     params(("name" = String, Path, description = "Style name"),
         ("If-Match" = Option<String>, Header, description = "Only replace this version (an ETag, or *)")),
     responses((status = 200, body = StyleRecord,
@@ -184,7 +184,7 @@ pub async fn update(
 ///
 /// With `If-Match`, only when the style's current `ETag` is listed (412
 /// otherwise).
-#[utoipa::path(delete, path = "/api/v1/styles/{name}", tag = "styles",
+#[utoipa::path(delete, operation_id = "delete_style", path = "/api/v1/styles/{name}", tag = "styles",
     params(("name" = String, Path, description = "Style name"),
         ("If-Match" = Option<String>, Header, description = "Only delete this version (an ETag, or *)")),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody),
