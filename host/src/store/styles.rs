@@ -197,6 +197,23 @@ fn write_tx(c: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
     c.transaction_with_behavior(TransactionBehavior::Immediate)
 }
 
+/// The user style `name`, checked against the caller's `If-Match`: the
+/// inner `Err` when the caller's version is stale.
+fn editable_style(
+    conn: &Connection,
+    name: &str,
+    if_match: Option<&IfMatch>,
+) -> Result<Result<StyleRecord, Stale>, StoreError> {
+    let current = ensure_user_style(conn, name)?;
+    match if_match {
+        Some(cond) if !cond.matches(&current) => Ok(Err(Stale {
+            current_etag: current.etag(),
+            name: name.to_string(),
+        })),
+        _ => Ok(Ok(current)),
+    }
+}
+
 /// The style when it is a user style; `NotFound` when `name` is absent,
 /// `Conflict` when it is builtin or a plugin's.
 fn ensure_user_style(conn: &Connection, name: &str) -> Result<StyleRecord, StoreError> {
@@ -290,14 +307,8 @@ impl Db {
         let name = name.to_string();
         self.call(move |c| {
             let tx = write_tx(c)?;
-            let current = ensure_user_style(&tx, &name)?;
-            if let Some(cond) = &if_match
-                && !cond.matches(&current)
-            {
-                return Ok(Err(Stale {
-                    current_etag: current.etag(),
-                    name,
-                }));
+            if let Err(stale) = editable_style(&tx, &name, if_match.as_ref())? {
+                return Ok(Err(stale));
             }
             tx.execute(
                 "UPDATE styles SET description = ?2, instructions = ?3, examples = ?4,
@@ -336,14 +347,8 @@ impl Db {
         let name = name.to_string();
         self.call(move |c| {
             let tx = write_tx(c)?;
-            let current = ensure_user_style(&tx, &name)?;
-            if let Some(cond) = &if_match
-                && !cond.matches(&current)
-            {
-                return Ok(Err(Stale {
-                    current_etag: current.etag(),
-                    name,
-                }));
+            if let Err(stale) = editable_style(&tx, &name, if_match.as_ref())? {
+                return Ok(Err(stale));
             }
             tx.execute("DELETE FROM styles WHERE name = ?1", [&name])?;
             tx.commit()?;
