@@ -69,12 +69,14 @@ fn init_logging(format: LogFormat) {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let app = promptsculptor::server::build(&config)
-        .await
-        .context("startup failed")?;
+    // Bind first: a taken port fails at once instead of after loading plugins.
+    // Connections that arrive while plugins load wait in the backlog.
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;
+    let app = promptsculptor::server::build(&config)
+        .await
+        .context("startup failed")?;
     let addr = listener.local_addr().context("no local address")?;
     // Tests and scripts read the bound address (port 0 picks a free one) from this line.
     tracing::info!("PromptSculptor listening on http://{addr}");
