@@ -71,9 +71,8 @@ fn init_logging(format: LogFormat) {
 async fn serve(config: Config) -> anyhow::Result<()> {
     // Bind first: a taken port fails at once instead of after loading plugins.
     // Connections that arrive while plugins load wait in the backlog.
-    let listener = tokio::net::TcpListener::bind(config.addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.addr))?;
+    let listener =
+        bind(config.addr).with_context(|| format!("cannot listen on {}", config.addr))?;
     let app = promptsculptor::server::build(&config)
         .await
         .context("startup failed")?;
@@ -90,6 +89,21 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     .context("server failed")?;
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// Listen with a deep accept backlog: a burst of thousands of new
+/// connections (clients waiting on a slow LLM) overflowed the default of
+/// 1024, and clients whose SYN was dropped retried only after 1 s and 3 s.
+/// The kernel caps it at `net.core.somaxconn`.
+fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(8192)
 }
 
 async fn shutdown_signal() {

@@ -14,6 +14,10 @@ use super::state::CallState;
 /// longer than this, and a wall-clock deadline can always fire.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// Bytes of each linear memory reset with memset rather than madvise when a
+/// slot is reused: about what a small Rust guest touches in one call.
+const KEEP_RESIDENT: usize = 256 * 1024;
+
 /// Sizing of the engine.
 #[derive(Debug, Clone)]
 pub struct EngineLimits {
@@ -59,7 +63,14 @@ pub fn build_engine(limits: &EngineLimits) -> Result<Engine, RuntimeError> {
             .max_core_instances_per_component(MAX_CORE_INSTANCES)
             .max_memories_per_component(MAX_MEMORIES)
             .max_tables_per_component(MAX_TABLES)
-            .max_memory_size(limits.memory_bytes);
+            .max_memory_size(limits.memory_bytes)
+            // A fresh instance per request makes slot reuse the hot path. The
+            // profile showed ~15 % of server CPU in the kernel decommitting
+            // and re-faulting slot memory: zero the first pages with memset
+            // instead of madvise, and batch the remaining decommits.
+            .linear_memory_keep_resident(KEEP_RESIDENT)
+            .table_keep_resident(64 * 1024)
+            .decommit_batch_size(16);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     Engine::new(&config).map_err(|e| RuntimeError::Engine(format!("{e:#}")))
