@@ -134,25 +134,35 @@ async fn handle(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Res
         });
         r.len() - 1
     };
-    let mut reply = (s.script)(index, &body);
-    loop {
-        match reply {
-            Reply::Delay(d, inner) => {
-                tokio::time::sleep(d).await;
-                reply = *inner;
-            }
-            Reply::Text(t) => return axum::Json(completion(&t, 11, 7)).into_response(),
-            Reply::Status(code, body, retry_after) => {
-                let mut resp = (
-                    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                    [("content-type", "application/json")],
-                    body,
-                )
-                    .into_response();
-                if let Some(secs) = retry_after {
-                    resp.headers_mut().insert("retry-after", secs.into());
+    (s.script)(index, &body)
+        .respond(|t| completion(t, 11, 7))
+        .await
+}
+
+impl Reply {
+    /// Play this reply: wait out delays, answer a status as given, and turn
+    /// text into a success body with `success` (each wire format has its own).
+    pub async fn respond(self, success: impl FnOnce(&str) -> Value) -> Response {
+        let mut reply = self;
+        loop {
+            match reply {
+                Reply::Delay(d, inner) => {
+                    tokio::time::sleep(d).await;
+                    reply = *inner;
                 }
-                return resp;
+                Reply::Text(t) => return axum::Json(success(&t)).into_response(),
+                Reply::Status(code, body, retry_after) => {
+                    let mut resp = (
+                        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                        [("content-type", "application/json")],
+                        body,
+                    )
+                        .into_response();
+                    if let Some(secs) = retry_after {
+                        resp.headers_mut().insert("retry-after", secs.into());
+                    }
+                    return resp;
+                }
             }
         }
     }

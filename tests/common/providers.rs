@@ -378,28 +378,9 @@ async fn respond(s: Shared, wire: Wire, uri: String, headers: HeaderMap, body: B
     if let Some(resp) = refusal(wire, &call) {
         return resp;
     }
-    let mut reply = (s.script)(index, &call);
-    loop {
-        match reply {
-            Reply::Delay(d, inner) => {
-                tokio::time::sleep(d).await;
-                reply = *inner;
-            }
-            Reply::Text(t) => return axum::Json(success(wire, &call.body, &t)).into_response(),
-            Reply::Status(code, body, retry_after) => {
-                let mut resp = (
-                    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                    [("content-type", "application/json")],
-                    body,
-                )
-                    .into_response();
-                if let Some(secs) = retry_after {
-                    resp.headers_mut().insert("retry-after", secs.into());
-                }
-                return resp;
-            }
-        }
-    }
+    (s.script)(index, &call)
+        .respond(|t| success(wire, &call.body, t))
+        .await
 }
 
 /// A successful answer carrying `text` in `wire`'s format. Like the real
