@@ -250,6 +250,33 @@ async fn request_errors_have_the_contract_shape() {
     )
     .await
     .assert_error(400, "invalid_type");
+    // Messages speak JSON's types, not Rust's.
+    let r = s
+        .post(
+            "/api/v1/remix",
+            &json!({ "prompt": "x", "style": "concise", "variants": "2" }),
+        )
+        .await;
+    let msg = r.json["error"]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("`variants` must be an integer"), "{msg}");
+    assert!(!msg.contains("i64"), "{msg}");
+    // 422 unknown_field: a typo never passes silently, and the closest
+    // known field is named (also inside nested objects).
+    let r = s
+        .post("/api/v1/analyze", &json!({ "prompt": "hi", "use_lmm": false }))
+        .await;
+    r.assert_error(422, "unknown_field");
+    let msg = r.json["error"]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("use_lmm") && msg.contains("use_llm"), "{msg}");
+    let r = s
+        .post(
+            "/api/v1/create",
+            &json!({ "goal": "g", "examples": [{ "input": "a", "outptu": "b" }] }),
+        )
+        .await;
+    r.assert_error(422, "unknown_field");
+    let msg = r.json["error"]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("examples[0].outptu") && msg.contains("`output`"), "{msg}");
     // 422: missing, empty, out of range.
     s.post("/api/v1/analyze", &json!({}))
         .await
@@ -301,9 +328,10 @@ async fn request_errors_have_the_contract_shape() {
     .await
     .assert_error(413, "payload_too_large");
     // 404: route, strategy, style; 405: wrong method.
-    s.get("/api/v1/unknown")
-        .await
-        .assert_error(404, "route_not_found");
+    let r = s.get("/api/v1/unknown").await;
+    r.assert_error(404, "route_not_found");
+    let msg = r.json["error"]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("GET /api/v1/unknown"), "names the full path: {msg}");
     s.post(
         "/api/v1/analyze",
         &json!({ "prompt": "hi", "strategy": "nope" }),

@@ -909,33 +909,50 @@ async fn keys_stay_out_of_logs_answers_and_plugins() {
 }
 
 /// Body fields cannot raise the server's limits: a deadline, an LLM-call
-/// cap or a memory size in the request is ignored.
+/// cap or a memory size in the request is refused as an unknown field
+/// (422, contract §1) before any plugin runs, and the limits hold.
 #[tokio::test]
 async fn request_fields_cannot_raise_limits() {
     let llm = FakeLlm::start(|_, _| Reply::Text("ok".into())).await;
     let s = Server::start(evil_opts().llm(&llm.base_url)).await;
-    let sneaky = |prompt: &str, strategy: &str| {
-        json!({ "prompt": prompt, "strategy": strategy, "use_llm": true,
-                "timeout": 9999, "timeout_secs": 9999, "plugin_timeout_secs": 9999,
-                "deadline": 9999, "max_llm_calls": 10_000, "memory_mb": 4096,
-                "limits": { "timeout": 9999, "max_llm_calls": 10_000 } })
+    let plain = |prompt: &str, strategy: &str| {
+        json!({ "prompt": prompt, "strategy": strategy, "use_llm": true })
     };
+    let sneaky = |prompt: &str, strategy: &str| {
+        let mut body = plain(prompt, strategy);
+        for (k, v) in [
+            ("timeout", json!(9999)),
+            ("plugin_timeout_secs", json!(9999)),
+            ("max_llm_calls", json!(10_000)),
+            ("memory_mb", json!(4096)),
+            ("limits", json!({ "timeout": 9999, "max_llm_calls": 10_000 })),
+        ] {
+            body[k] = v;
+        }
+        body
+    };
+    for (prompt, strategy) in [("sleep", "evil"), ("llm-flood", "faulty"), (VAGUE, "analyze")] {
+        let started = Instant::now();
+        let r = s.post("/api/v1/analyze", &sneaky(prompt, strategy)).await;
+        r.assert_error(422, "unknown_field");
+        assert!(started.elapsed() < Duration::from_secs(1), "refused before running");
+    }
+    assert!(llm.received().is_empty(), "nothing reached the provider");
+
+    // Without them, the server's own limits hold.
     let started = Instant::now();
-    let r = s.post("/api/v1/analyze", &sneaky("sleep", "evil")).await;
+    let r = s.post("/api/v1/analyze", &plain("sleep", "evil")).await;
     r.assert_error(504, "plugin_timeout");
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "the 2 s deadline held: {:?}",
         started.elapsed()
     );
-    s.post("/api/v1/analyze", &sneaky("llm-flood", "faulty"))
+    s.post("/api/v1/analyze", &plain("llm-flood", "faulty"))
         .await
         .assert_error(500, "plugin_limit_exceeded");
     assert_eq!(llm.received().len(), 3, "the cap of 3 LLM calls held");
-    s.post("/api/v1/analyze", &sneaky("huge-alloc", "evil"))
+    s.post("/api/v1/analyze", &plain("huge-alloc", "evil"))
         .await
         .assert_error(500, "plugin_limit_exceeded");
-    // The unknown fields did not make an ordinary request fail either.
-    let ok = s.post("/api/v1/analyze", &sneaky(VAGUE, "analyze")).await;
-    assert_eq!(ok.status, 200, "{}", ok.text);
 }

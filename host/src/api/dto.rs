@@ -2,6 +2,8 @@
 //!
 //! Required fields are `Option` here so that a missing one is a 422
 //! (validation) while a wrongly typed one is a 400 (deserialization).
+//! Every body denies unknown fields: a typo such as `use_lmm` must answer
+//! 422 `unknown_field`, never pass silently (contract §1).
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -11,6 +13,7 @@ use crate::store::StyleExample;
 
 /// `POST /api/v1/analyze` body.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AnalyzeBody {
     /// The prompt, 1..=100000 characters.
     #[schema(required = true, nullable = false)]
@@ -25,6 +28,7 @@ pub struct AnalyzeBody {
 
 /// `POST /api/v1/remix` body.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RemixBody {
     /// The prompt to remix.
     #[schema(required = true, nullable = false)]
@@ -44,6 +48,7 @@ pub struct RemixBody {
 
 /// One input/output example of a create request.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ExampleBody {
     /// Example input.
     #[schema(required = true, nullable = false)]
@@ -55,6 +60,7 @@ pub struct ExampleBody {
 
 /// `POST /api/v1/create` body.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateBody {
     /// What the prompt must achieve.
     #[schema(required = true, nullable = false)]
@@ -81,6 +87,7 @@ pub struct CreateBody {
 
 /// `POST /api/v1/styles` body (and `PUT`, without `name`).
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StyleBody {
     /// Unique name.
     pub name: Option<String>,
@@ -94,6 +101,7 @@ pub struct StyleBody {
 
 /// A before/after example in a style body.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StyleExampleBody {
     /// Before.
     #[schema(required = true, nullable = false)]

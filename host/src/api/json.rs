@@ -67,13 +67,114 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         }
         let parsed = serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_type",
-                format!("field `{path}`: {}", e.inner()),
-            )
+            body_error(&path, &e.inner().to_string())
         })?;
         Ok(ApiJson(parsed))
+    }
+}
+
+/// The contract's error for a body that parsed as JSON but does not fit the
+/// endpoint: 422 `unknown_field` naming the closest known field, or 400
+/// `invalid_type` in JSON's words ("must be an integer"), never Rust's.
+fn body_error(path: &str, serde_message: &str) -> ApiError {
+    if let Some(rest) = serde_message.strip_prefix("unknown field `")
+        && let Some((field, expected)) = rest.split_once('`')
+    {
+        let known = backticked(expected);
+        let full = match path.rsplit_once('.') {
+            Some((parent, _)) => format!("{parent}.{field}"),
+            None => field.to_string(),
+        };
+        let hint = match closest(field, &known) {
+            Some(c) => format!("; did you mean `{c}`?"),
+            None if known.is_empty() => String::new(),
+            None => format!("; known fields: {}", known.join(", ")),
+        };
+        return ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_field",
+            format!("unknown field `{full}`{hint}"),
+        );
+    }
+    let field = if path.is_empty() || path == "." {
+        "the body".to_string()
+    } else {
+        format!("field `{path}`")
+    };
+    let message = match json_type_expected(serde_message) {
+        Some(t) => format!("{field} must be {t}"),
+        None => format!("{field}: {}", json_words(serde_message)),
+    };
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_type", message)
+}
+
+/// The names serde lists between backticks (`a`, `b`).
+fn backticked(text: &str) -> Vec<&str> {
+    text.split('`').skip(1).step_by(2).collect()
+}
+
+/// The known field nearest to `typo` by edit distance, when near enough to
+/// be a plausible typo (at most a third of its length, at least 2).
+fn closest<'a>(typo: &str, known: &[&'a str]) -> Option<&'a str> {
+    let limit = (typo.chars().count() / 3).max(2);
+    known
+        .iter()
+        .map(|k| (edit_distance(typo, k), *k))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(cur)
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// The JSON type serde expected, from its "invalid type: …, expected X"
+/// message, in JSON's words.
+fn json_type_expected(serde_message: &str) -> Option<&'static str> {
+    let expected = serde_message
+        .strip_prefix("invalid type: ")?
+        .rsplit_once(", expected ")?
+        .1;
+    Some(json_type(expected))
+}
+
+fn json_type(rust: &str) -> &'static str {
+    match rust {
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "an integer",
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "a non-negative integer",
+        "f32" | "f64" => "a number",
+        "a boolean" => "a boolean (true or false)",
+        "a string" | "a borrowed string" | "a character" => "a string",
+        "a sequence" => "an array",
+        _ => "an object",
+    }
+}
+
+/// Rewrite the Rust type names serde puts in other messages ("invalid
+/// value: integer `-1`, expected u32") into JSON's words.
+fn json_words(serde_message: &str) -> String {
+    match serde_message.rsplit_once(", expected ") {
+        Some((what, rust)) => {
+            let what = what.strip_prefix("invalid value: ").unwrap_or(what);
+            format!("{what} is not valid, it must be {}", json_type(rust))
+        }
+        None => serde_message.to_string(),
     }
 }
 
@@ -84,4 +185,52 @@ pub fn too_large(limit: usize) -> ApiError {
         "payload_too_large",
         format!("the request body is larger than the limit of {limit} bytes"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(e: ApiError) -> (u16, String, String) {
+        (e.status.as_u16(), e.code.to_string(), e.message)
+    }
+
+    #[test]
+    fn a_typo_names_the_closest_field() {
+        let (status, code, message) = parts(body_error(
+            "use_lmm",
+            "unknown field `use_lmm`, expected one of `prompt`, `target_model`, `strategy`, `use_llm`",
+        ));
+        assert_eq!((status, code.as_str()), (422, "unknown_field"));
+        assert_eq!(message, "unknown field `use_lmm`; did you mean `use_llm`?");
+    }
+
+    #[test]
+    fn a_far_field_lists_the_known_ones_and_keeps_its_path() {
+        let (_, code, message) = parts(body_error(
+            "examples[0].colour",
+            "unknown field `colour`, expected `input` or `output`",
+        ));
+        assert_eq!(code, "unknown_field");
+        assert_eq!(
+            message,
+            "unknown field `examples[0].colour`; known fields: input, output"
+        );
+    }
+
+    #[test]
+    fn wrong_types_speak_json() {
+        let (status, code, message) = parts(body_error(
+            "variants",
+            "invalid type: string \"2\", expected i64",
+        ));
+        assert_eq!((status, code.as_str()), (400, "invalid_type"));
+        assert_eq!(message, "field `variants` must be an integer");
+        let (_, _, m) = parts(body_error("use_llm", "invalid type: integer `1`, expected a boolean"));
+        assert_eq!(m, "field `use_llm` must be a boolean (true or false)");
+        let (_, _, m) = parts(body_error("constraints", "invalid type: string \"x\", expected a sequence"));
+        assert_eq!(m, "field `constraints` must be an array");
+        let (_, _, m) = parts(body_error("examples[0]", "invalid type: string \"x\", expected struct ExampleBody"));
+        assert_eq!(m, "field `examples[0]` must be an object");
+    }
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use axum::{
     Router,
-    extract::Request,
+    extract::{OriginalUri, Request},
     middleware::from_fn_with_state,
     routing::{get, post},
 };
@@ -82,6 +82,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Names the method and the full path: inside the nested `/api/v1` router
+/// `req.uri()` has lost its prefix, the original URI has not.
 async fn fallback(req: Request) -> ApiError {
-    ApiError::route_not_found(req.uri().path())
+    let path = req
+        .extensions()
+        .get::<OriginalUri>()
+        .map_or_else(|| req.uri().path().to_string(), |o| o.0.path().to_string());
+    ApiError::route_not_found(&format!("{} {path}", req.method()))
 }
