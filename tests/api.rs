@@ -263,7 +263,10 @@ async fn request_errors_have_the_contract_shape() {
     // 422 unknown_field: a typo never passes silently, and the closest
     // known field is named (also inside nested objects).
     let r = s
-        .post("/api/v1/analyze", &json!({ "prompt": "hi", "use_lmm": false }))
+        .post(
+            "/api/v1/analyze",
+            &json!({ "prompt": "hi", "use_lmm": false }),
+        )
         .await;
     r.assert_error(422, "unknown_field");
     let msg = r.json["error"]["message"].as_str().unwrap_or_default();
@@ -276,7 +279,10 @@ async fn request_errors_have_the_contract_shape() {
         .await;
     r.assert_error(422, "unknown_field");
     let msg = r.json["error"]["message"].as_str().unwrap_or_default();
-    assert!(msg.contains("examples[0].outptu") && msg.contains("`output`"), "{msg}");
+    assert!(
+        msg.contains("examples[0].outptu") && msg.contains("`output`"),
+        "{msg}"
+    );
     // 422: missing, empty, out of range.
     s.post("/api/v1/analyze", &json!({}))
         .await
@@ -331,7 +337,10 @@ async fn request_errors_have_the_contract_shape() {
     let r = s.get("/api/v1/unknown").await;
     r.assert_error(404, "route_not_found");
     let msg = r.json["error"]["message"].as_str().unwrap_or_default();
-    assert!(msg.contains("GET /api/v1/unknown"), "names the full path: {msg}");
+    assert!(
+        msg.contains("GET /api/v1/unknown"),
+        "names the full path: {msg}"
+    );
     s.post(
         "/api/v1/analyze",
         &json!({ "prompt": "hi", "strategy": "nope" }),

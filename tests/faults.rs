@@ -915,9 +915,7 @@ async fn keys_stay_out_of_logs_answers_and_plugins() {
 async fn request_fields_cannot_raise_limits() {
     let llm = FakeLlm::start(|_, _| Reply::Text("ok".into())).await;
     let s = Server::start(evil_opts().llm(&llm.base_url)).await;
-    let plain = |prompt: &str, strategy: &str| {
-        json!({ "prompt": prompt, "strategy": strategy, "use_llm": true })
-    };
+    let plain = |prompt: &str, strategy: &str| json!({ "prompt": prompt, "strategy": strategy, "use_llm": true });
     let sneaky = |prompt: &str, strategy: &str| {
         let mut body = plain(prompt, strategy);
         for (k, v) in [
@@ -925,17 +923,27 @@ async fn request_fields_cannot_raise_limits() {
             ("plugin_timeout_secs", json!(9999)),
             ("max_llm_calls", json!(10_000)),
             ("memory_mb", json!(4096)),
-            ("limits", json!({ "timeout": 9999, "max_llm_calls": 10_000 })),
+            (
+                "limits",
+                json!({ "timeout": 9999, "max_llm_calls": 10_000 }),
+            ),
         ] {
             body[k] = v;
         }
         body
     };
-    for (prompt, strategy) in [("sleep", "evil"), ("llm-flood", "faulty"), (VAGUE, "analyze")] {
+    for (prompt, strategy) in [
+        ("sleep", "evil"),
+        ("llm-flood", "faulty"),
+        (VAGUE, "analyze"),
+    ] {
         let started = Instant::now();
         let r = s.post("/api/v1/analyze", &sneaky(prompt, strategy)).await;
         r.assert_error(422, "unknown_field");
-        assert!(started.elapsed() < Duration::from_secs(1), "refused before running");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "refused before running"
+        );
     }
     assert!(llm.received().is_empty(), "nothing reached the provider");
 

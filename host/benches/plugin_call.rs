@@ -42,16 +42,21 @@ async fn runtime(pooling: bool, dir: &std::path::Path) -> Runtime {
         RuntimeSettings {
             plugins_dir: plugins,
             cache_dir: Some(dir.join("cache")),
+            cache_limits: Default::default(),
             plugin_timeout: Duration::from_secs(30),
             max_llm_calls: 16,
+            host_limits: Default::default(),
             engine: EngineLimits {
                 memory_bytes: 128 << 20,
                 max_instances: 1024,
+                // The bench measures one plugin: let it use the whole pool.
+                per_plugin: 1024,
                 pooling,
             },
             default_analyze: "analyze".into(),
             default_remix: "remix".into(),
             default_create: "create".into(),
+            load: Default::default(),
         },
         Capabilities { llm: None, db },
     )

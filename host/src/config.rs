@@ -1,9 +1,15 @@
 //! Server configuration: command-line flags that mirror the environment
 //! variables of the contract (a `.env` file is read first by `main`).
 
-use std::{fmt, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
+use std::{
+    fmt,
+    net::{IpAddr, SocketAddr},
+    path::PathBuf,
+    str::FromStr,
+    time::Duration,
+};
 
-use clap::{Args, ValueEnum};
+use clap::{Args, ValueEnum, builder::TypedValueParser as _};
 
 /// A secret value (API key) that never appears in Debug output or logs.
 #[derive(Clone, PartialEq, Eq)]
@@ -26,6 +32,42 @@ impl FromStr for Secret {
     type Err = std::convert::Infallible;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Ok(Secret(s.trim().to_string()))
+    }
+}
+
+/// Networks of trusted reverse proxies (`PROMPTSCULPTOR_TRUSTED_PROXIES`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    /// Whether `ip` belongs to a trusted proxy. IPv4-mapped IPv6 addresses
+    /// (an IPv4 peer of a dual-stack listener) count as their IPv4 form.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    /// True when no proxy is trusted.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl FromStr for TrustedProxies {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                // A bare address is a one-host network.
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<IpAddr>().map(ipnet::IpNet::from))
+                    .map(|net| net.trunc())
+                    .map_err(|_| format!("'{p}' is neither an IP address nor a CIDR network"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(TrustedProxies)
     }
 }
 
@@ -67,12 +109,27 @@ pub struct Config {
     #[arg(long, env = "PROMPTSCULPTOR_PLUGINS_DIR", default_value = "plugins")]
     pub plugins_dir: PathBuf,
     /// Folder of compiled-component cache files; empty disables the cache.
+    // The OsString parser, unlike clap's PathBuf one, accepts an empty value,
+    // which is how an operator says "no cache" (`PROMPTSCULPTOR_CACHE_DIR=`).
     #[arg(
         long,
         env = "PROMPTSCULPTOR_CACHE_DIR",
-        default_value = ".cache/promptsculptor"
+        default_value = ".cache/promptsculptor",
+        value_parser = clap::builder::OsStringValueParser::new().map(PathBuf::from)
     )]
     pub cache_dir: PathBuf,
+    /// Size bound of the compile cache in bytes; the least recently used
+    /// entries beyond it are deleted (those of loaded plugins are kept).
+    #[arg(
+        long,
+        env = "PROMPTSCULPTOR_CACHE_MAX_BYTES",
+        default_value_t = 1024 * 1024 * 1024
+    )]
+    pub cache_max_bytes: u64,
+    /// Entry bound of the compile cache (one entry per distinct component
+    /// and engine configuration); the least recently used beyond it are deleted.
+    #[arg(long, env = "PROMPTSCULPTOR_CACHE_MAX_ENTRIES", default_value_t = 256)]
+    pub cache_max_entries: u32,
     /// LLM provider. Unset: `openai` when OPENAI_API_KEY or a base URL is set, else none.
     #[arg(
         long,
@@ -119,6 +176,11 @@ pub struct Config {
     /// Requests per minute per API key (or client IP without keys); unset: no limit.
     #[arg(long, env = "PROMPTSCULPTOR_RATE_LIMIT_PER_MIN")]
     pub rate_limit_per_min: Option<u32>,
+    /// Comma-separated IPs and CIDR networks of reverse proxies whose
+    /// `X-Forwarded-For` / `Forwarded` headers name the client for the rate
+    /// limit; empty: forwarded headers are never believed.
+    #[arg(long, env = "PROMPTSCULPTOR_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: TrustedProxies,
     /// Linear-memory cap of one plugin call, in MiB.
     #[arg(long, env = "PROMPTSCULPTOR_PLUGIN_MEMORY_MB", default_value_t = 128)]
     pub plugin_memory_mb: u32,
@@ -129,6 +191,18 @@ pub struct Config {
         default_value_t = 16
     )]
     pub plugin_max_llm_calls: u32,
+    /// Largest LLM request a plugin may send, in bytes of system prompt,
+    /// messages and JSON schema; larger ones are refused to the plugin
+    /// (`invalid-request`) without contacting the provider.
+    #[arg(
+        long,
+        env = "PROMPTSCULPTOR_LLM_MAX_REQUEST_BYTES",
+        default_value_t = 1_048_576
+    )]
+    pub llm_max_request_bytes: usize,
+    /// Highest `max_tokens` a plugin's LLM call may ask for; larger asks are clamped.
+    #[arg(long, env = "PROMPTSCULPTOR_LLM_MAX_TOKENS", default_value_t = 16_384)]
+    pub llm_max_tokens: u32,
     /// Plugin calls running at once (size of the instance pool); more wait.
     #[arg(
         long,
@@ -136,9 +210,38 @@ pub struct Config {
         default_value_t = 1024
     )]
     pub max_concurrent_plugins: u32,
+    /// Calls of one plugin running at once: its share of the instance pool,
+    /// so one slow or hostile plugin cannot take every slot. A call over it
+    /// answers 503 `plugin_busy` with `Retry-After` at once. Unset: half of
+    /// PROMPTSCULPTOR_MAX_CONCURRENT_PLUGINS (at least 1); capped at the pool size.
+    #[arg(long, env = "PROMPTSCULPTOR_MAX_CONCURRENT_PER_PLUGIN", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent_per_plugin: Option<u32>,
     /// Use wasmtime's pooling allocator (faster instantiation).
     #[arg(long, env = "PROMPTSCULPTOR_POOLING", default_value_t = true, action = clap::ArgAction::Set)]
     pub pooling: bool,
+    /// Largest plugin component file, in bytes; a larger `*.wasm` is
+    /// refused from its size alone, without being read (default 64 MiB; a
+    /// Python component is ~18 MiB).
+    #[arg(
+        long,
+        env = "PROMPTSCULPTOR_MAX_COMPONENT_BYTES",
+        default_value_t = crate::runtime::DEFAULT_MAX_COMPONENT_BYTES
+    )]
+    pub max_component_bytes: u64,
+    /// Most styles one plugin's manifest may declare (default 256).
+    #[arg(
+        long,
+        env = "PROMPTSCULPTOR_MAX_STYLES_PER_PLUGIN",
+        default_value_t = crate::runtime::DEFAULT_MAX_STYLES_PER_PLUGIN
+    )]
+    pub max_styles_per_plugin: usize,
+    /// Most bytes of text in one plugin manifest, all style fields included (default 1 MiB).
+    #[arg(
+        long,
+        env = "PROMPTSCULPTOR_MAX_MANIFEST_BYTES",
+        default_value_t = crate::runtime::DEFAULT_MAX_MANIFEST_BYTES
+    )]
+    pub max_manifest_bytes: usize,
     /// Default analyze plugin.
     #[arg(
         long,
@@ -245,6 +348,15 @@ impl Config {
             key,
             timeout: Duration::from_secs(self.llm_timeout_secs.max(1)),
         })
+    }
+
+    /// Concurrent calls one plugin may run: the configured share, or half
+    /// the pool by default, always within 1..=pool size.
+    pub fn plugin_share(&self) -> u32 {
+        let pool = self.max_concurrent_plugins.max(1);
+        self.max_concurrent_per_plugin
+            .unwrap_or(pool / 2)
+            .clamp(1, pool)
     }
 
     /// The configured API keys (empty: authentication off).

@@ -27,6 +27,9 @@ enum Command {
     /// Create, build, install and check plugins (Rust or Python Wasm components).
     #[command(subcommand)]
     Plugin(cli::PluginCommand),
+    /// GET /readyz of a running server: exit 0 on 200, else 1 with the reason
+    /// on stderr (the container image's HEALTHCHECK).
+    Healthcheck(cli::HealthcheckArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -44,6 +47,7 @@ fn main() -> anyhow::Result<()> {
     let config = match cli.command {
         Some(Command::Serve(config)) => config,
         Some(Command::Plugin(command)) => std::process::exit(cli::run(command)),
+        Some(Command::Healthcheck(args)) => std::process::exit(cli::healthcheck(&args)),
         None => anyhow::bail!("no command given; try `promptsculptor serve`"),
     };
     init_logging(config.log_format);

@@ -10,7 +10,10 @@ use crate::config::{Config, ProviderKind};
 use crate::llm::{
     AnthropicProvider, GeminiProvider, HttpSettings, LlmError, OpenAiProvider, SharedProvider,
 };
-use crate::runtime::{Capabilities, EngineLimits, Runtime, RuntimeError, RuntimeSettings, tokens};
+use crate::runtime::{
+    CacheLimits, Capabilities, EngineLimits, HostLimits, LoadLimits, Runtime, RuntimeError,
+    RuntimeSettings, tokens,
+};
 use crate::store::{Db, RequestLog, Retention, StoreError};
 
 /// Why the server could not start.
@@ -115,16 +118,33 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
     let settings = RuntimeSettings {
         plugins_dir: config.plugins_dir.clone(),
         cache_dir: (!config.cache_dir.as_os_str().is_empty()).then(|| absolute(&config.cache_dir)),
+        cache_limits: CacheLimits {
+            max_bytes: config.cache_max_bytes,
+            max_entries: config.cache_max_entries,
+        },
         plugin_timeout: Duration::from_secs(config.plugin_timeout_secs.max(1)),
         max_llm_calls: config.plugin_max_llm_calls,
+        // A plugin may count the tokens of at most what a request could
+        // carry: the body limit bounds the tokenizer's work and memory.
+        host_limits: HostLimits {
+            tokenize_bytes: config.max_body_bytes,
+            llm_request_bytes: config.llm_max_request_bytes,
+            llm_max_tokens: config.llm_max_tokens,
+        },
         engine: EngineLimits {
             memory_bytes: (config.plugin_memory_mb.max(1) as usize) * 1024 * 1024,
             max_instances: config.max_concurrent_plugins.max(1),
+            per_plugin: config.plugin_share(),
             pooling: config.pooling,
         },
         default_analyze: config.default_analyzer.clone(),
         default_remix: config.default_remixer.clone(),
         default_create: config.default_creator.clone(),
+        load: LoadLimits {
+            max_component_bytes: config.max_component_bytes,
+            max_styles_per_plugin: config.max_styles_per_plugin,
+            max_manifest_bytes: config.max_manifest_bytes,
+        },
     };
     let runtime = Runtime::new(
         settings,
@@ -163,7 +183,7 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
         api_keys: AppState::digest_keys(&config.api_keys()),
         rate_limiter: config
             .rate_limit_per_min
-            .map(|n| Arc::new(RateLimiter::new(n.max(1)))),
+            .map(|n| RateLimiter::start(n, config.trusted_proxies.clone())),
         request_log,
     };
     Ok(App {

@@ -174,6 +174,15 @@ impl From<RuntimeError> for ApiError {
             RuntimeError::Timeout { .. } => {
                 ApiError::new(S::GATEWAY_TIMEOUT, "plugin_timeout", message)
             }
+            // The call never started: the plugin runs its whole share of
+            // the pool. Its calls end within the plugin deadline; a second
+            // is a fair first back-off.
+            RuntimeError::Busy { .. } => ApiError {
+                status: S::SERVICE_UNAVAILABLE,
+                code: "plugin_busy",
+                message,
+                retry_after: Some(1),
+            },
             RuntimeError::Trap { .. } | RuntimeError::PluginInternal { .. } => {
                 ApiError::new(S::INTERNAL_SERVER_ERROR, "plugin_failed", message)
             }

@@ -226,11 +226,20 @@ mod tests {
         ));
         assert_eq!((status, code.as_str()), (400, "invalid_type"));
         assert_eq!(message, "field `variants` must be an integer");
-        let (_, _, m) = parts(body_error("use_llm", "invalid type: integer `1`, expected a boolean"));
+        let (_, _, m) = parts(body_error(
+            "use_llm",
+            "invalid type: integer `1`, expected a boolean",
+        ));
         assert_eq!(m, "field `use_llm` must be a boolean (true or false)");
-        let (_, _, m) = parts(body_error("constraints", "invalid type: string \"x\", expected a sequence"));
+        let (_, _, m) = parts(body_error(
+            "constraints",
+            "invalid type: string \"x\", expected a sequence",
+        ));
         assert_eq!(m, "field `constraints` must be an array");
-        let (_, _, m) = parts(body_error("examples[0]", "invalid type: string \"x\", expected struct ExampleBody"));
+        let (_, _, m) = parts(body_error(
+            "examples[0]",
+            "invalid type: string \"x\", expected struct ExampleBody",
+        ));
         assert_eq!(m, "field `examples[0]` must be an object");
     }
 }

@@ -2,10 +2,10 @@
 //! early body-size check, API keys and the rate limit.
 
 use std::{
-    collections::HashMap,
-    net::SocketAddr,
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
+    num::NonZeroU32,
     sync::{
-        Mutex,
+        Arc,
         atomic::{AtomicU64, Ordering},
     },
     time::{Duration, Instant},
@@ -13,14 +13,17 @@ use std::{
 
 use axum::{
     extract::{ConnectInfo, MatchedPath, Request, State},
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter as GovernorLimiter, clock::Clock as _};
+
 use super::{AppState, error::ApiError, json::BodyLimit, json::too_large, operations::LlmWait};
+use crate::config::TrustedProxies;
 use crate::metrics;
 
 /// The id of the current request, as sent back in `x-request-id`.
@@ -173,13 +176,15 @@ pub async fn auth_and_rate_limit(
             )
             .into_response();
         }
-        identity = Some(format!("key:{}", hex::encode(&digest[..8])));
+        identity = Some(ClientKey::api_key(&digest));
     }
     if let Some(limiter) = &state.rate_limiter {
         let who = identity.unwrap_or_else(|| {
-            req.extensions()
+            let peer = req
+                .extensions()
                 .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(|| "ip:unknown".to_string(), |c| format!("ip:{}", c.0.ip()))
+                .map(|c| c.0.ip());
+            ClientKey::ip(limiter.client_ip(peer, req.headers()))
         });
         if let Err(retry_after) = limiter.check(&who) {
             return ApiError {
@@ -197,44 +202,285 @@ pub async fn auth_and_rate_limit(
     next.run(req).await
 }
 
-/// Fixed one-minute windows per client.
-pub struct RateLimiter {
-    /// Requests allowed per window.
-    pub per_minute: u32,
-    windows: Mutex<HashMap<String, (Instant, u32)>>,
+/// Whose bucket a request draws from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientKey {
+    /// An API key, by the first half of its sha256: the raw key is never
+    /// kept in the limiter, and 128 bits cannot collide by accident.
+    ApiKey([u8; 16]),
+    /// A client address; IPv6 clients by their /64, the block one
+    /// subscriber gets, so one host cannot open a bucket per address.
+    Ip(IpAddr),
 }
 
-const WINDOW: Duration = Duration::from_secs(60);
+impl ClientKey {
+    /// The bucket of the API key whose sha256 is `digest`.
+    pub fn api_key(digest: &[u8; 32]) -> ClientKey {
+        let mut half = [0u8; 16];
+        half.copy_from_slice(&digest[..16]);
+        ClientKey::ApiKey(half)
+    }
+
+    /// The bucket of a client address (`None`: unknown, one shared bucket).
+    pub fn ip(ip: Option<IpAddr>) -> ClientKey {
+        let ip = ip.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ip| ip.to_canonical());
+        match ip {
+            IpAddr::V6(v6) => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                ClientKey::Ip(IpAddr::V6(Ipv6Addr::from(prefix)))
+            }
+            v4 => ClientKey::Ip(v4),
+        }
+    }
+}
+
+/// How often the background task drops clients whose bucket refilled.
+const SWEEP_EVERY: Duration = Duration::from_secs(10);
+/// Above this many tracked clients a request also triggers a sweep (at most
+/// one a second), so a flood of new addresses cannot outgrow the sweep.
+const MAX_TRACKED: usize = 100_000;
+
+/// Per-client GCRA limiter (governor): `per_minute` requests a minute,
+/// the whole minute's allowance usable as a burst, refilled evenly. Keyed
+/// by API key or client IP; lock-free across clients (a sharded map), so it
+/// has no global lock to contend on or to poison.
+pub struct RateLimiter {
+    /// Requests allowed per client and minute.
+    pub per_minute: u32,
+    limiter: DefaultKeyedRateLimiter<ClientKey>,
+    trusted: TrustedProxies,
+    created: Instant,
+    last_sweep_ms: AtomicU64,
+}
 
 impl RateLimiter {
-    /// A limiter allowing `per_minute` requests per client and minute.
-    pub fn new(per_minute: u32) -> RateLimiter {
+    /// A limiter allowing `per_minute` (at least 1) requests per client and
+    /// minute; forwarded headers are believed only from `trusted` peers.
+    pub fn new(per_minute: u32, trusted: TrustedProxies) -> RateLimiter {
+        let per_minute = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
         RateLimiter {
-            per_minute,
-            windows: Mutex::new(HashMap::new()),
+            per_minute: per_minute.get(),
+            limiter: GovernorLimiter::dashmap(Quota::per_minute(per_minute)),
+            trusted,
+            created: Instant::now(),
+            last_sweep_ms: AtomicU64::new(0),
         }
     }
 
-    /// `Ok` when `who` may proceed, else the seconds until its window resets.
-    pub fn check(&self, who: &str) -> Result<(), u32> {
-        let now = Instant::now();
-        let Ok(mut windows) = self.windows.lock() else {
-            // A poisoned lock means a panic elsewhere; fail open rather than
-            // lock every client out.
-            return Ok(());
-        };
-        if windows.len() > 100_000 {
-            windows.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
+    /// [`RateLimiter::new`] plus a background task that drops idle clients
+    /// every few seconds, bounding memory to the clients of the last minute.
+    /// The task ends when the limiter is dropped. Needs a tokio runtime.
+    pub fn start(per_minute: u32, trusted: TrustedProxies) -> Arc<RateLimiter> {
+        let limiter = Arc::new(RateLimiter::new(per_minute, trusted));
+        let weak = Arc::downgrade(&limiter);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(SWEEP_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(limiter) = weak.upgrade() else { break };
+                limiter.sweep();
+            }
+        });
+        limiter
+    }
+
+    /// `Ok` when `who` may proceed, else the whole seconds (at least 1)
+    /// until its next request would be allowed.
+    pub fn check(&self, who: &ClientKey) -> Result<(), u32> {
+        if self.limiter.len() > MAX_TRACKED {
+            let now_ms = self.created.elapsed().as_millis() as u64;
+            let last = self.last_sweep_ms.load(Ordering::Relaxed);
+            if now_ms.saturating_sub(last) >= 1000
+                && self
+                    .last_sweep_ms
+                    .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok()
+            {
+                self.sweep();
+            }
         }
-        let entry = windows.entry(who.to_string()).or_insert((now, 0));
-        if now.duration_since(entry.0) >= WINDOW {
-            *entry = (now, 0);
+        self.limiter.check_key(who).map_err(|not_until| {
+            let wait = not_until.wait_time_from(self.limiter.clock().now());
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            u32::try_from(secs).unwrap_or(u32::MAX).max(1)
+        })
+    }
+
+    /// Drop clients whose bucket is full again (indistinguishable from new).
+    pub fn sweep(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+    }
+
+    /// Clients tracked now.
+    pub fn tracked(&self) -> usize {
+        self.limiter.len()
+    }
+
+    /// The client address of a request from TCP peer `peer`: the peer itself
+    /// unless it is a trusted proxy; then the right-most address of
+    /// `X-Forwarded-For` (else of `Forwarded`'s `for=`) that is not a
+    /// trusted proxy. Addresses further left were written by the client and
+    /// prove nothing. A hop that is not an address ends the walk at the last
+    /// trusted hop, so garbage can only merge clients, never split them.
+    pub fn client_ip(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
+        let peer = peer?.to_canonical();
+        if !self.trusted.contains(peer) {
+            return Some(peer);
         }
-        if entry.1 >= self.per_minute {
-            let left = WINDOW.saturating_sub(now.duration_since(entry.0));
-            return Err(left.as_secs().max(1) as u32);
+        let mut client = peer;
+        for hop in forwarded_chain(headers).iter().rev() {
+            let Some(ip) = hop else { break };
+            client = ip.to_canonical();
+            if !self.trusted.contains(client) {
+                break;
+            }
         }
-        entry.1 += 1;
-        Ok(())
+        Some(client)
+    }
+}
+
+/// The addresses a request passed through, client first, as the proxies
+/// wrote them: `X-Forwarded-For` when present, else `Forwarded` (RFC 7239).
+/// `None` marks a hop that is not an address (`unknown`, an obfuscated
+/// name, garbage). Every header line counts, in order.
+fn forwarded_chain(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
+    let xff: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .map(|v| v.to_str().unwrap_or("?"))
+        .collect();
+    if !xff.is_empty() {
+        return xff
+            .iter()
+            .flat_map(|line| line.split(','))
+            .map(|hop| parse_hop(hop.trim()))
+            .collect();
+    }
+    headers
+        .get_all(header::FORWARDED)
+        .iter()
+        .map(|v| v.to_str().unwrap_or("for=?"))
+        .flat_map(|line| line.split(','))
+        .filter_map(|element| {
+            element.split(';').find_map(|pair| {
+                let (k, v) = pair.split_once('=')?;
+                k.trim()
+                    .eq_ignore_ascii_case("for")
+                    .then(|| parse_hop(v.trim().trim_matches('"')))
+            })
+        })
+        .collect()
+}
+
+/// An address as proxies write it: `1.2.3.4`, `1.2.3.4:80`, `::1`,
+/// `[::1]`, `[::1]:80`.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .or_else(|_| hop.parse::<SocketAddr>().map(|s| s.ip()))
+        .ok()
+        .or_else(|| {
+            hop.strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .and_then(|h| h.parse::<Ipv6Addr>().ok())
+                .map(IpAddr::V6)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter(trusted: &str) -> RateLimiter {
+        RateLimiter::new(2, trusted.parse().unwrap())
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    fn ip(s: &str) -> Option<IpAddr> {
+        Some(s.parse().unwrap())
+    }
+
+    #[test]
+    fn forwarded_headers_of_an_untrusted_peer_are_ignored() {
+        let l = limiter("");
+        let h = headers(&[("x-forwarded-for", "9.9.9.9")]);
+        assert_eq!(l.client_ip(ip("10.0.0.1"), &h), ip("10.0.0.1"));
+        let l = limiter("10.0.0.0/8");
+        assert_eq!(l.client_ip(ip("11.0.0.1"), &h), ip("11.0.0.1"));
+    }
+
+    #[test]
+    fn the_right_most_untrusted_hop_is_the_client() {
+        let l = limiter("10.0.0.0/8, 192.168.1.1");
+        // The client wrote "6.6.6.6"; the edge proxy appended the real
+        // client 1.2.3.4; an inner trusted proxy appended the edge's address.
+        let h = headers(&[("x-forwarded-for", "6.6.6.6, 1.2.3.4, 10.1.1.1")]);
+        assert_eq!(l.client_ip(ip("192.168.1.1"), &h), ip("1.2.3.4"));
+        // Several header lines are one list.
+        let h = headers(&[
+            ("x-forwarded-for", "6.6.6.6"),
+            ("x-forwarded-for", "1.2.3.4:5555"),
+        ]);
+        assert_eq!(l.client_ip(ip("10.0.0.2"), &h), ip("1.2.3.4"));
+        // Every hop trusted: the left-most.
+        let h = headers(&[("x-forwarded-for", "10.0.0.9, 10.0.0.8")]);
+        assert_eq!(l.client_ip(ip("10.0.0.2"), &h), ip("10.0.0.9"));
+        // Garbage stops the walk at the last trusted hop.
+        let h = headers(&[("x-forwarded-for", "1.2.3.4, nonsense, 10.0.0.8")]);
+        assert_eq!(l.client_ip(ip("10.0.0.2"), &h), ip("10.0.0.8"));
+        // No header: the proxy itself.
+        assert_eq!(
+            l.client_ip(ip("10.0.0.2"), &HeaderMap::new()),
+            ip("10.0.0.2")
+        );
+    }
+
+    #[test]
+    fn rfc7239_forwarded_is_read_when_there_is_no_x_forwarded_for() {
+        let l = limiter("127.0.0.1, ::1");
+        let h = headers(&[(
+            "forwarded",
+            "for=6.6.6.6, for=\"[2001:db8::17]:4711\";proto=https, For=127.0.0.1",
+        )]);
+        assert_eq!(l.client_ip(ip("::ffff:127.0.0.1"), &h), ip("2001:db8::17"));
+        let h = headers(&[("forwarded", "for=unknown")]);
+        assert_eq!(l.client_ip(ip("127.0.0.1"), &h), ip("127.0.0.1"));
+    }
+
+    #[test]
+    fn ipv6_clients_share_their_64_and_keys_their_bucket() {
+        assert_eq!(
+            ClientKey::ip(ip("2001:db8:1:2:aaaa::1")),
+            ClientKey::ip(ip("2001:db8:1:2:bbbb::2"))
+        );
+        assert_ne!(
+            ClientKey::ip(ip("2001:db8:1:3::1")),
+            ClientKey::ip(ip("2001:db8:1:2::1"))
+        );
+        let l = limiter("");
+        let a = ClientKey::api_key(&key_digest("a"));
+        let b = ClientKey::api_key(&key_digest("b"));
+        assert!(l.check(&a).is_ok() && l.check(&a).is_ok());
+        let retry = l.check(&a).unwrap_err();
+        assert!((1..=30).contains(&retry), "{retry}");
+        assert!(l.check(&b).is_ok());
+    }
+
+    #[test]
+    fn a_sweep_forgets_clients_whose_bucket_refilled_only() {
+        let l = limiter("");
+        l.check(&ClientKey::ip(ip("1.1.1.1"))).unwrap();
+        assert_eq!(l.tracked(), 1);
+        l.sweep();
+        // Its bucket is not full yet (half a minute to refill one request).
+        assert_eq!(l.tracked(), 1);
     }
 }

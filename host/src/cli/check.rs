@@ -34,6 +34,7 @@ pub fn check_file(file: &Path, memory_mb: u64) -> anyhow::Result<Result<Manifest
         // One slot is all a one-shot check needs; pooling stays on because
         // the server's pool limits are part of what can refuse a component.
         max_instances: 1,
+        per_plugin: 1,
         pooling: true,
     };
     Ok(runtime.block_on(check_component(file, limits)))

@@ -4,11 +4,14 @@
 
 mod build;
 mod check;
+mod health;
 mod scaffold;
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
+
+pub use health::{HealthcheckArgs, run as healthcheck};
 
 /// Plugin subcommands.
 #[derive(Subcommand)]

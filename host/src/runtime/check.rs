@@ -8,7 +8,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{Capabilities, EngineLimits, PluginKind, Runtime, RuntimeSettings};
+use super::{
+    CacheLimits, Capabilities, EngineLimits, HostLimits, LoadLimits, PluginKind, Runtime,
+    RuntimeSettings,
+};
 use crate::store::{Db, NewStyle};
 
 /// What a component that would load says about itself.
@@ -65,12 +68,17 @@ pub async fn check_component(path: &Path, limits: EngineLimits) -> Result<Manife
     let settings = RuntimeSettings {
         plugins_dir,
         cache_dir: None,
+        cache_limits: CacheLimits::default(),
         plugin_timeout: Duration::from_secs(30),
         max_llm_calls: 0,
+        host_limits: HostLimits::default(),
         engine: limits,
         default_analyze: String::new(),
         default_remix: String::new(),
         default_create: String::new(),
+        // The server's default caps: "check passes" means the server with
+        // its default settings would load it.
+        load: LoadLimits::default(),
     };
     let runtime = Runtime::new(settings, Capabilities { llm: None, db })
         .map_err(|e| format!("cannot start the wasm runtime: {e}"))?;

@@ -18,19 +18,30 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// slot is reused: about what a small Rust guest touches in one call.
 const KEEP_RESIDENT: usize = 256 * 1024;
 
+/// Pool slots kept for loading plugins (the manifest call of a reload), on
+/// top of the `max_instances` request slots: a load never waits for, or is
+/// refused by, a pool full of request calls. Reloads are serialized; a few
+/// slots let one reload's files run their manifest calls side by side.
+pub const LOAD_SLOTS: u32 = 4;
+
 /// Sizing of the engine.
 #[derive(Debug, Clone)]
 pub struct EngineLimits {
     /// Linear-memory cap of one plugin instance, in bytes.
     pub memory_bytes: usize,
-    /// Plugin instances alive at once (pool size).
+    /// Request calls alive at once (pool size); the pool holds
+    /// [`LOAD_SLOTS`] more instances for loading.
     pub max_instances: u32,
+    /// Request calls of one plugin alive at once: its share of the
+    /// `max_instances` slots (clamped to 1..=max_instances).
+    pub per_plugin: u32,
     /// Use the pooling allocator (fast instantiation) instead of mmap per instance.
     pub pooling: bool,
 }
 
 /// Build the engine: async, epoch interruption, and (by default) the pooling
-/// allocator sized for `max_instances` concurrent plugin calls.
+/// allocator sized for `max_instances` concurrent plugin calls plus
+/// [`LOAD_SLOTS`] loads.
 pub fn build_engine(limits: &EngineLimits) -> Result<Engine, RuntimeError> {
     let mut config = Config::new();
     config.epoch_interruption(true);
@@ -41,7 +52,7 @@ pub fn build_engine(limits: &EngineLimits) -> Result<Engine, RuntimeError> {
     config.memory_reservation_for_growth(0);
     config.memory_guard_size(64 * 1024);
     if limits.pooling {
-        let n = limits.max_instances.max(1);
+        let n = limits.max_instances.max(1).saturating_add(LOAD_SLOTS);
         let mut pool = PoolingAllocationConfig::new();
         // A small Rust guest takes 3 core instances, 1 memory, 2 tables and
         // 1 stack; leave headroom for bigger guests (e.g. Python).

@@ -1,11 +1,6 @@
 //! Loading one plugin file: compile (or reuse the on-disk compile cache),
 //! recognise its world, pre-instantiate it and read its manifest.
 
-use std::{
-    hash::{DefaultHasher, Hash, Hasher},
-    path::{Path, PathBuf},
-};
-
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
@@ -14,6 +9,7 @@ use wasmtime::component::{Component, InstancePre, Linker};
 use super::bindings::{
     analyze::AnalyzePluginPre, create::CreatePluginPre, remix::RemixPluginPre, types,
 };
+use super::compile_cache::CompileCache;
 use super::state::CallState;
 use crate::store::{NewStyle, StyleExample};
 
@@ -173,56 +169,25 @@ pub fn is_valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }
 
-/// Cache file for `sha` under `dir`, keyed by the engine's configuration so
-/// an engine built differently never sees another's code.
-fn cache_path(engine: &Engine, dir: &Path, sha: &str) -> PathBuf {
-    let mut h = DefaultHasher::new();
-    engine.precompile_compatibility_hash().hash(&mut h);
-    dir.join(format!("{sha}-{:016x}.cwasm", h.finish()))
-}
-
-/// Compile `bytes`, reusing `cache_dir` when given. Blocking: call from
-/// `spawn_blocking`. Returns the component and whether it came from cache.
+/// Compile `bytes`, reusing the compile cache when given (and pruning it
+/// after adding an entry). Blocking: call from `spawn_blocking`. Returns the
+/// component and whether it came from cache.
 pub fn compile(
     engine: &Engine,
     bytes: &[u8],
     sha: &str,
-    cache_dir: Option<&Path>,
+    cache: Option<&CompileCache>,
 ) -> Result<(Component, bool), String> {
-    let cached = cache_dir.map(|d| cache_path(engine, d, sha));
-    if let Some(path) = &cached
-        && path.exists()
+    let cached = cache.map(|c| (c, c.entry_path(engine, sha)));
+    if let Some((c, path)) = &cached
+        && let Some(component) = c.load(engine, path)
     {
-        // SAFETY: the cache directory is written only by this server from
-        // `Component::serialize` of the same file hash and engine config;
-        // wasmtime still checks version and config compatibility and
-        // refuses a mismatch, in which case the entry is discarded below.
-        match unsafe { Component::deserialize_file(engine, path) } {
-            Ok(component) => return Ok((component, true)),
-            Err(e) => {
-                tracing::warn!(path = %path.display(), "discarding unusable compile-cache entry: {e}");
-                let _ = std::fs::remove_file(path);
-            }
-        }
+        return Ok((component, true));
     }
     let component =
         Component::new(engine, bytes).map_err(|e| format!("not a valid component: {e:#}"))?;
-    if let Some(path) = &cached {
-        match component.serialize() {
-            Ok(serialized) => {
-                let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-                let written = path
-                    .parent()
-                    .map_or(Ok(()), std::fs::create_dir_all)
-                    .and_then(|()| std::fs::write(&tmp, &serialized))
-                    .and_then(|()| std::fs::rename(&tmp, path));
-                if let Err(e) = written {
-                    let _ = std::fs::remove_file(&tmp);
-                    tracing::warn!(path = %path.display(), "cannot write compile cache: {e}");
-                }
-            }
-            Err(e) => tracing::warn!("cannot serialize compiled component: {e}"),
-        }
+    if let Some((c, path)) = &cached {
+        c.store(&component, path, sha);
     }
     Ok((component, false))
 }
@@ -244,10 +209,24 @@ pub fn prepare(linker: &Linker<CallState>, component: &Component) -> Result<Plug
     Err("matches no plugin world: it must export promptsculptor:plugin/analyzer, remixer or creator (0.1.x)".into())
 }
 
-/// Check a manifest against the plugin's world and the naming rules.
+/// Longest description, instructions or example text of a plugin style, in
+/// characters: the same bound as a user style's fields (`POST /api/v1/styles`).
+pub const MAX_STYLE_TEXT_CHARS: usize = 20_000;
+
+/// Most before/after examples one plugin style may carry, as for a user style.
+pub const MAX_STYLE_EXAMPLES: usize = 20;
+
+/// Check a manifest against the plugin's world, the naming rules and the
+/// manifest caps: at most `max_styles` styles and `max_bytes` bytes of text
+/// in all (name, version, description and every style field), each style
+/// bounded like a user style. The checks are linear in the manifest and the
+/// count is checked before anything is copied, so an oversized manifest is
+/// refused at once.
 pub fn check_manifest(
     kind: PluginKind,
     m: &types::PluginManifest,
+    max_styles: usize,
+    max_bytes: usize,
 ) -> Result<Vec<NewStyle>, String> {
     let declared = match m.kind {
         types::Kind::Analyze => PluginKind::Analyze,
@@ -273,6 +252,26 @@ pub fn check_manifest(
     if kind != PluginKind::Remix && !m.styles.is_empty() {
         return Err("only remix plugins may provide styles".into());
     }
+    if m.styles.len() > max_styles {
+        return Err(format!(
+            "manifest declares {} styles; at most {max_styles} are allowed per plugin \
+             (PROMPTSCULPTOR_MAX_STYLES_PER_PLUGIN)",
+            m.styles.len()
+        ));
+    }
+    let size = manifest_bytes(m);
+    if size > max_bytes {
+        return Err(format!(
+            "manifest holds {size} bytes of text; at most {max_bytes} are allowed \
+             (PROMPTSCULPTOR_MAX_MANIFEST_BYTES)"
+        ));
+    }
+    if m.description.chars().count() > MAX_STYLE_TEXT_CHARS {
+        return Err(format!(
+            "manifest description is longer than {MAX_STYLE_TEXT_CHARS} characters"
+        ));
+    }
+    let mut seen = std::collections::HashSet::with_capacity(m.styles.len());
     let mut styles = Vec::with_capacity(m.styles.len());
     for s in &m.styles {
         if !is_valid_name(&s.name) {
@@ -281,9 +280,10 @@ pub fn check_manifest(
                 s.name
             ));
         }
-        if styles.iter().any(|x: &NewStyle| x.name == s.name) {
+        if !seen.insert(s.name.as_str()) {
             return Err(format!("style '{}' is listed twice", s.name));
         }
+        check_style_fields(s)?;
         styles.push(NewStyle {
             name: s.name.clone(),
             description: s.description.clone(),
@@ -299,4 +299,49 @@ pub fn check_manifest(
         });
     }
     Ok(styles)
+}
+
+/// Bytes of text in a manifest: what it costs to keep and to list.
+fn manifest_bytes(m: &types::PluginManifest) -> usize {
+    let style = |s: &types::StyleDefinition| {
+        s.name.len()
+            + s.description.len()
+            + s.instructions.len()
+            + s.examples
+                .iter()
+                .map(|e| e.before.len() + e.after.len())
+                .sum::<usize>()
+    };
+    m.name.len() + m.version.len() + m.description.len() + m.styles.iter().map(style).sum::<usize>()
+}
+
+/// A plugin style is bounded like a user style: its stored form is served
+/// by `GET /api/v1/styles` next to them.
+fn check_style_fields(s: &types::StyleDefinition) -> Result<(), String> {
+    if s.examples.len() > MAX_STYLE_EXAMPLES {
+        return Err(format!(
+            "style '{}' has {} examples; at most {MAX_STYLE_EXAMPLES} are allowed",
+            s.name,
+            s.examples.len()
+        ));
+    }
+    let texts = [
+        ("description", &s.description),
+        ("instructions", &s.instructions),
+    ]
+    .into_iter()
+    .chain(
+        s.examples
+            .iter()
+            .flat_map(|e| [("an example", &e.before), ("an example", &e.after)]),
+    );
+    for (field, text) in texts {
+        if text.chars().count() > MAX_STYLE_TEXT_CHARS {
+            return Err(format!(
+                "style '{}': {field} is longer than {MAX_STYLE_TEXT_CHARS} characters",
+                s.name
+            ));
+        }
+    }
+    Ok(())
 }

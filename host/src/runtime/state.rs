@@ -44,6 +44,41 @@ pub struct Usage {
 const MAX_LOG_LINES: u32 = 200;
 /// Longest log line kept, in bytes.
 const MAX_LOG_LINE: usize = 4096;
+/// Longest name `styles.get` looks up, in bytes: no style name can be
+/// longer (`^[a-z0-9][a-z0-9-]{0,63}$`), so a longer one is answered
+/// without a store query.
+const MAX_STYLE_NAME: usize = 64;
+/// What one message adds to an LLM request beyond its text (role and JSON
+/// envelope), so a flood of empty messages counts against the size cap too.
+const MESSAGE_OVERHEAD: usize = 32;
+
+/// Caps on what a plugin may hand the host's imports in one call, so the
+/// host's work and memory for an import stay proportional to an input the
+/// operator allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostLimits {
+    /// Longest text `tokenizer.count` accepts, in bytes; a longer one ends
+    /// the call with a limit error (default: the request body limit).
+    pub tokenize_bytes: usize,
+    /// Largest LLM request a plugin may send, in bytes of system prompt,
+    /// messages (each plus a small envelope) and JSON schema; a larger one
+    /// is refused with `invalid-request` before the provider is contacted.
+    pub llm_request_bytes: usize,
+    /// Highest `max-tokens` passed to the provider; a larger ask is clamped.
+    pub llm_max_tokens: u32,
+}
+
+impl Default for HostLimits {
+    /// The documented defaults of `PROMPTSCULPTOR_MAX_BODY_BYTES`,
+    /// `PROMPTSCULPTOR_LLM_MAX_REQUEST_BYTES` and `PROMPTSCULPTOR_LLM_MAX_TOKENS`.
+    fn default() -> HostLimits {
+        HostLimits {
+            tokenize_bytes: 1_048_576,
+            llm_request_bytes: 1_048_576,
+            llm_max_tokens: 16_384,
+        }
+    }
+}
 
 /// Store data of one plugin call.
 pub struct CallState {
@@ -54,6 +89,10 @@ pub struct CallState {
     plugin: Arc<str>,
     request_id: Arc<str>,
     max_llm_calls: u32,
+    host_limits: HostLimits,
+    /// The request's `use_llm`: false means no LLM call, whatever the
+    /// plugin tries (the host enforces it; the plugin is not trusted to).
+    use_llm: bool,
     log_lines: u32,
     pub(super) usage: Usage,
     /// Set when the host ended the call for breaking a limit.
@@ -63,13 +102,16 @@ pub struct CallState {
 }
 
 impl CallState {
-    /// State for one call of `plugin` on behalf of `request_id`.
+    /// State for one call of `plugin` on behalf of `request_id`; `use_llm`
+    /// is the request's choice (false for a manifest call).
     pub fn new(
         caps: Arc<Capabilities>,
         plugin: Arc<str>,
         request_id: Arc<str>,
         memory_bytes: usize,
         max_llm_calls: u32,
+        host_limits: HostLimits,
+        use_llm: bool,
     ) -> CallState {
         // Bounded buffers: output beyond them is refused to the guest.
         let stdout = MemoryOutputPipe::new(64 * 1024);
@@ -92,6 +134,8 @@ impl CallState {
             plugin,
             request_id,
             max_llm_calls,
+            host_limits,
+            use_llm,
             log_lines: 0,
             usage: Usage::default(),
             limit_hit: None,
@@ -152,13 +196,26 @@ pub fn from_wit_llm_error(e: types::LlmError) -> LlmError {
 
 impl llm::Host for CallState {
     async fn available(&mut self) -> wasmtime::Result<bool> {
-        Ok(self.caps.llm.is_some())
+        Ok(self.use_llm && self.caps.llm.is_some())
     }
 
     async fn chat(
         &mut self,
         request: llm::ChatRequest,
     ) -> wasmtime::Result<Result<llm::ChatResponse, types::LlmError>> {
+        // Checked before anything else: a request that said no LLM costs
+        // nothing, whatever the plugin does.
+        if !self.use_llm {
+            tracing::debug!(
+                plugin = %self.plugin,
+                request_id = %self.request_id,
+                "llm call refused: use_llm is false"
+            );
+            return Ok(Err(types::LlmError::Unavailable(
+                "this request was sent with use_llm: false, so the host makes no LLM call for it"
+                    .into(),
+            )));
+        }
         if self.usage.llm_calls >= self.max_llm_calls {
             let limit = self.max_llm_calls;
             return Err(self.trap_limit(format!(
@@ -168,6 +225,34 @@ impl llm::Host for CallState {
         let Some(provider) = self.caps.llm.clone() else {
             return Ok(Err(to_wit_llm_error(LlmError::NotConfigured)));
         };
+        // Bounded before it is copied into a provider request: the plugin
+        // sees a typed refusal it can handle, and nothing is sent or billed.
+        let size = request_bytes(&request);
+        let cap = self.host_limits.llm_request_bytes;
+        if size > cap {
+            return Ok(Err(types::LlmError::InvalidRequest(format!(
+                "the LLM request has {size} bytes (system, messages and json-schema), over the \
+                 host's cap of {cap} bytes (PROMPTSCULPTOR_LLM_MAX_REQUEST_BYTES); it was not sent"
+            ))));
+        }
+        if request.temperature.is_some_and(|t| !t.is_finite()) {
+            return Ok(Err(types::LlmError::InvalidRequest(
+                "temperature must be a finite number".into(),
+            )));
+        }
+        let max_tokens = request.max_tokens.map(|asked| {
+            let cap = self.host_limits.llm_max_tokens;
+            if asked > cap {
+                tracing::info!(
+                    plugin = %self.plugin,
+                    request_id = %self.request_id,
+                    asked,
+                    cap,
+                    "llm call: max_tokens clamped to PROMPTSCULPTOR_LLM_MAX_TOKENS"
+                );
+            }
+            asked.min(cap)
+        });
         let json_schema = match request
             .json_schema
             .as_deref()
@@ -195,7 +280,7 @@ impl llm::Host for CallState {
                 })
                 .collect(),
             temperature: request.temperature,
-            max_tokens: request.max_tokens,
+            max_tokens,
             json_schema,
         };
         self.usage.llm_calls += 1;
@@ -270,6 +355,20 @@ impl llm::Host for CallState {
     }
 }
 
+/// Size of an LLM request as the size cap counts it.
+fn request_bytes(r: &llm::ChatRequest) -> usize {
+    let messages: usize = r
+        .messages
+        .iter()
+        .map(|m| m.content.len().saturating_add(MESSAGE_OVERHEAD))
+        .fold(0, usize::saturating_add);
+    r.system
+        .as_ref()
+        .map_or(0, String::len)
+        .saturating_add(r.json_schema.as_ref().map_or(0, String::len))
+        .saturating_add(messages)
+}
+
 fn to_wit_style(s: StyleRecord) -> types::Style {
     types::Style {
         name: s.name,
@@ -289,6 +388,9 @@ fn to_wit_style(s: StyleRecord) -> types::Style {
 
 impl styles::Host for CallState {
     async fn get(&mut self, name: String) -> wasmtime::Result<Option<types::Style>> {
+        if name.len() > MAX_STYLE_NAME {
+            return Ok(None);
+        }
         let style = self
             .caps
             .db
@@ -311,13 +413,27 @@ impl styles::Host for CallState {
 
 impl tokenizer::Host for CallState {
     async fn count(&mut self, text: String, encoding: String) -> wasmtime::Result<Option<u32>> {
-        // Large texts take milliseconds to encode: keep them off the async workers.
-        if text.len() > 16 * 1024 {
-            return tokio::task::spawn_blocking(move || tokens::count(&text, &encoding))
-                .await
-                .map_err(wasmtime::Error::msg);
+        // Bounded input: the work and memory of a count stay proportional
+        // to a text the operator allowed (a request body's worth).
+        let cap = self.host_limits.tokenize_bytes;
+        if text.len() > cap {
+            let len = text.len();
+            return Err(self.trap_limit(format!(
+                "tokenizer.count got a text of {len} bytes, over the cap of {cap} bytes \
+                 (PROMPTSCULPTOR_MAX_BODY_BYTES)"
+            )));
         }
-        Ok(tokens::count(&text, &encoding))
+        let Some(mut counter) = tokens::Counter::new(&text, &encoding) else {
+            return Ok(None);
+        };
+        // Inline on this task, one slice at a time, yielding in between: no
+        // thread hand-off for small texts, other tasks run between slices,
+        // and when the call is dropped at its deadline the count stops with
+        // it (a blocking thread would have run on, uncancelled).
+        while !counter.step() {
+            tokio::task::yield_now().await;
+        }
+        Ok(Some(counter.tokens()))
     }
 }
 

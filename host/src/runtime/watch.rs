@@ -15,6 +15,15 @@ use super::{Runtime, RuntimeError};
 /// `cp` write a file in several steps.
 pub const DEBOUNCE: Duration = Duration::from_millis(150);
 
+/// First wait before a rescan that retries a failure which may pass by
+/// itself (a time-out, a read error, a style name taken by another style);
+/// it doubles on every retry that still fails, up to [`RETRY_MAX`].
+pub const RETRY_FIRST: Duration = Duration::from_secs(1);
+
+/// Longest wait between two retries: a file whose manifest call always
+/// times out costs one manifest call per this period.
+pub const RETRY_MAX: Duration = Duration::from_secs(300);
+
 /// Keeps the watcher alive; dropping it stops hot reload.
 pub struct PluginWatcher {
     _watcher: RecommendedWatcher,
@@ -69,10 +78,30 @@ impl Runtime {
             .map_err(|e| RuntimeError::Engine(format!("cannot watch {}: {e}", dir.display())))?;
         let rt = self.clone();
         let task = tokio::spawn(async move {
-            while rx.recv().await.is_some() {
-                // Debounce: wait until the folder has been quiet for a moment.
-                while let Ok(Some(())) = tokio::time::timeout(DEBOUNCE, rx.recv()).await {}
-                rt.reload().await;
+            // A failure that may pass is retried without waiting for a file
+            // event: nothing in the folder changes when a time-out or a
+            // style conflict ends.
+            let mut retry = rt.table().needs_retry.then_some(RETRY_FIRST);
+            loop {
+                let event = match retry {
+                    Some(wait) => tokio::time::timeout(wait, rx.recv()).await.ok(),
+                    None => Some(rx.recv().await),
+                };
+                match event {
+                    // The watcher is gone.
+                    Some(None) => break,
+                    // Debounce: wait until the folder has been quiet for a moment.
+                    Some(Some(())) => {
+                        while let Ok(Some(())) = tokio::time::timeout(DEBOUNCE, rx.recv()).await {}
+                    }
+                    None => {
+                        tracing::info!("rescanning plugins that failed for a reason that may pass")
+                    }
+                }
+                let table = rt.reload().await;
+                retry = table
+                    .needs_retry
+                    .then(|| retry.map_or(RETRY_FIRST, |w| (w * 2).min(RETRY_MAX)));
             }
         });
         tracing::info!(dir = %dir.display(), "watching plugins folder for changes");

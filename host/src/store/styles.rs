@@ -1,6 +1,8 @@
 //! The style registry: builtin styles (seeded by migrations), user styles
 //! (REST CRUD) and plugin styles (present while their plugin is loaded).
 
+use std::collections::{HashMap, HashSet};
+
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -364,6 +366,11 @@ impl Db {
     ///
     /// A plugin is refused when one of its style names belongs to a
     /// builtin, user or other plugin's style; its styles are left out.
+    ///
+    /// Only the difference is written: a style whose stored fields already
+    /// equal the plugin's is left alone (its `updated_at` too), so a reload
+    /// costs writes in proportion to what changed, not to every plugin
+    /// style.
     pub async fn sync_plugin_styles<R, F>(
         &self,
         plugins: Vec<(String, Vec<NewStyle>)>,
@@ -379,11 +386,17 @@ impl Db {
             let mut accepted: Vec<String> = Vec::new();
             for (plugin, styles) in &plugins {
                 let source = format!("plugin:{plugin}");
+                let stored: HashMap<String, StyleRecord> = {
+                    let mut stmt = tx.prepare_cached(&format!(
+                        "SELECT {COLUMNS} FROM styles WHERE source = ?1"
+                    ))?;
+                    let rows = stmt.query_map([&source], from_row)?;
+                    rows.map(|r| decode(r?).map(|s| (s.name.clone(), s)))
+                        .collect::<Result<_, _>>()?
+                };
                 let mut conflict = None;
-                for style in styles {
-                    if let Some(existing) = get_sync(&tx, &style.name)?
-                        && existing.source != source
-                    {
+                for style in styles.iter().filter(|s| !stored.contains_key(&s.name)) {
+                    if let Some(existing) = get_sync(&tx, &style.name)? {
                         conflict = Some(format!(
                             "style '{}' already exists with source '{}'",
                             style.name, existing.source
@@ -395,32 +408,45 @@ impl Db {
                     refused.push((plugin.clone(), reason));
                     continue;
                 }
-                let names: Vec<&str> = styles.iter().map(|s| s.name.as_str()).collect();
-                let existing: Vec<String> = {
-                    let mut stmt =
-                        tx.prepare_cached("SELECT name FROM styles WHERE source = ?1")?;
-                    stmt.query_map([&source], |r| r.get(0))?
-                        .collect::<Result<_, _>>()?
-                };
-                for name in existing.iter().filter(|n| !names.contains(&n.as_str())) {
+                let wanted: HashSet<&str> = styles.iter().map(|s| s.name.as_str()).collect();
+                for name in stored.keys().filter(|n| !wanted.contains(n.as_str())) {
                     tx.execute("DELETE FROM styles WHERE name = ?1", [name])?;
                 }
                 for style in styles {
-                    // Upsert keeps created_at of a style that survives a reload.
-                    tx.execute(
-                        "INSERT INTO styles (name, description, source, instructions, examples)
-                         VALUES (?1, ?2, ?3, ?4, ?5)
-                         ON CONFLICT(name) DO UPDATE SET description = excluded.description,
-                           instructions = excluded.instructions, examples = excluded.examples,
-                           updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-                        params![
-                            style.name,
-                            style.description,
-                            source,
-                            style.instructions,
-                            encode_examples(&style.examples)?
-                        ],
-                    )?;
+                    match stored.get(&style.name) {
+                        Some(s)
+                            if s.description == style.description
+                                && s.instructions == style.instructions
+                                && s.examples == style.examples => {}
+                        // Changed: an update keeps created_at.
+                        Some(_) => {
+                            tx.execute(
+                                "UPDATE styles SET description = ?2, instructions = ?3,
+                                   examples = ?4,
+                                   updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+                                 WHERE name = ?1",
+                                params![
+                                    style.name,
+                                    style.description,
+                                    style.instructions,
+                                    encode_examples(&style.examples)?
+                                ],
+                            )?;
+                        }
+                        None => {
+                            tx.execute(
+                                "INSERT INTO styles (name, description, source, instructions, examples)
+                                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                                params![
+                                    style.name,
+                                    style.description,
+                                    source,
+                                    style.instructions,
+                                    encode_examples(&style.examples)?
+                                ],
+                            )?;
+                        }
+                    }
                 }
                 accepted.push(source);
             }

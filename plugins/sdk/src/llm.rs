@@ -11,7 +11,8 @@ pub use crate::bindings::promptsculptor::plugin::llm::{
     ChatRequest, ChatResponse, Message, Role, TokenUsage,
 };
 
-/// Whether the host has a provider configured at all.
+/// Whether the host has a provider configured at all and this request
+/// allows LLM calls (false for a request sent with `use_llm: false`).
 pub fn available() -> bool {
     crate::bindings::promptsculptor::plugin::llm::available()
 }

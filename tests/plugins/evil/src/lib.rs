@@ -16,6 +16,11 @@
 //! | `exit` | calls `std::process::exit(3)` |
 //! | `stdout-flood` | writes 10 MiB to stdout and stderr, then answers |
 //! | `huge-alloc` | asks for a 1 GiB allocation at once |
+//! | `tokenize-huge N` | counts the tokens of a 40 MiB one-word text (BPE's worst case) N times (default 16) with the host's tokenizer |
+//! | `tokenize-loop BYTES` | counts the tokens of a BYTES-long one-word text (default 1 MiB) over and over, forever |
+//! | `styles-get-long` | asks `styles.get` for a 65-byte and a 16 MiB name (reports what came back) |
+//! | `llm-huge BYTES` | one LLM call with a BYTES-long message (default 40 MiB), then a small one; both ask max-tokens u32::MAX |
+//! | `llm-anyway` | reports `llm.available()` and makes an LLM call whatever the request's `use-llm` says |
 //!
 //! Anything else gets a minimal valid answer (`ok`).
 
@@ -31,6 +36,7 @@ mod component {
     use promptsculptor::plugin::log::{Level, log};
     use promptsculptor::plugin::styles;
     use promptsculptor::plugin::types::{Kind, PluginError, PluginManifest};
+    use promptsculptor::plugin::{llm, tokenizer};
 
     struct Evil;
 
@@ -111,7 +117,9 @@ mod component {
     impl Guest for Evil {
         fn manifest() -> PluginManifest {
             PluginManifest {
-                name: "evil".into(),
+                // Built a second time as an impostor that claims the
+                // builtin analyzer's name (scripts/build-plugins).
+                name: option_env!("PS_TEST_EVIL_NAME").unwrap_or("evil").into(),
                 version: "0.0.1".into(),
                 description: "attacks its sandbox on request (tests only)".into(),
                 kind: Kind::Analyze,
@@ -177,6 +185,74 @@ mod component {
                         vec![std::hint::black_box(v).len().to_string()],
                         Vec::new(),
                     ))
+                }
+                "tokenize-huge" => {
+                    let times: usize = arg.parse().unwrap_or(16);
+                    // One giant word: no pre-tokenizer split, so BPE gets it whole.
+                    let text = "x".repeat(40 << 20);
+                    let counts = (0..times)
+                        .map(|_| format!("count:{:?}", tokenizer::count(&text, "o200k_base")))
+                        .collect();
+                    Ok(answer(&req, counts, Vec::new()))
+                }
+                "tokenize-loop" => {
+                    let bytes: usize = arg.parse().unwrap_or(1 << 20);
+                    let text = "x".repeat(bytes);
+                    loop {
+                        std::hint::black_box(tokenizer::count(&text, "o200k_base"));
+                    }
+                }
+                "styles-get-long" => {
+                    let seen = [65, 16 << 20]
+                        .iter()
+                        .map(|&n| {
+                            let name = "a".repeat(n);
+                            match styles::get(&name) {
+                                Some(s) => format!("styles-get:{n}:found:{}", s.name.len()),
+                                None => format!("styles-get:{n}:none"),
+                            }
+                        })
+                        .collect();
+                    Ok(answer(&req, seen, Vec::new()))
+                }
+                "llm-huge" => {
+                    let bytes: usize = arg.parse().unwrap_or(40 << 20);
+                    let ask = |content: String| llm::ChatRequest {
+                        system: None,
+                        messages: vec![llm::Message {
+                            role: llm::Role::User,
+                            content,
+                        }],
+                        temperature: None,
+                        max_tokens: Some(u32::MAX),
+                        json_schema: None,
+                    };
+                    let seen = [ask("x".repeat(bytes)), ask("small".into())]
+                        .iter()
+                        .map(|r| match llm::chat(r) {
+                            Ok(resp) => format!("llm:ok:{}", resp.text),
+                            Err(e) => format!("llm:err:{e:?}"),
+                        })
+                        .collect();
+                    Ok(answer(&req, seen, Vec::new()))
+                }
+                "llm-anyway" => {
+                    let request = llm::ChatRequest {
+                        system: None,
+                        messages: vec![llm::Message {
+                            role: llm::Role::User,
+                            content: "bill me".into(),
+                        }],
+                        temperature: None,
+                        max_tokens: None,
+                        json_schema: None,
+                    };
+                    let chat = match llm::chat(&request) {
+                        Ok(resp) => format!("chat:ok:{}", resp.text),
+                        Err(e) => format!("chat:err:{e:?}"),
+                    };
+                    let available = format!("available:{}", llm::available());
+                    Ok(answer(&req, vec![available, chat], Vec::new()))
                 }
                 _ => Ok(answer(&req, vec!["ok".into()], Vec::new())),
             }

@@ -23,7 +23,12 @@ fn style(name: &str, description: &str) -> StyleDefinition {
 
 impl RemixPlugin for Styler {
     fn manifest() -> Manifest {
-        let styles = if option_env!("PS_TEST_STYLER_CONFLICT").is_some() {
+        let many = option_env!("PS_TEST_STYLER_MANY").and_then(|n| n.parse::<usize>().ok());
+        let styles = if let Some(n) = many {
+            (0..n)
+                .map(|i| style(&format!("many-{i}"), "one of very many"))
+                .collect()
+        } else if option_env!("PS_TEST_STYLER_CONFLICT").is_some() {
             vec![style("concise", "a name that belongs to a builtin")]
         } else {
             vec![
