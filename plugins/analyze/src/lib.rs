@@ -8,11 +8,10 @@
 pub mod rules;
 
 // Bindings and the export come from the SDK.
-use promptsculptor_sdk::llm::{self, ChatRequest, Message, Role};
-use promptsculptor_sdk::log::{self, Level};
+use promptsculptor_sdk::llm::{self, ChatRequest, ChatResponse, Rejection};
 use promptsculptor_sdk::{
-    AnalyzePlugin, AnalyzeRequest, AnalyzeResponse, Issue, Manifest, PluginError, Scores, Severity,
-    Span, Stats, export_analyze, tokenizer,
+    AnalyzePlugin, AnalyzeRequest, AnalyzeResponse, Issue, LlmError, Manifest, PluginError, Scores,
+    Severity, Span, Stats, export_analyze, log, tokenizer,
 };
 
 /// The component's export.
@@ -35,7 +34,7 @@ impl AnalyzePlugin for Analyzer {
             .unwrap_or_else(|| u32::try_from(chars.div_ceil(4)).unwrap_or(u32::MAX));
         let mut report = rules::analyze(prompt, tokens);
         if request.use_llm {
-            critique(prompt, &mut report)?;
+            critique(llm::call, prompt, &mut report)?;
         }
         Ok(AnalyzeResponse {
             scores: convert_scores(report.scores),
@@ -52,48 +51,38 @@ impl AnalyzePlugin for Analyzer {
     }
 }
 
-/// One critique call, one repair call if the reply does not parse, then merge.
-/// An unusable reply after the repair leaves the deterministic report as is:
-/// a best-effort answer beats a 502 when the checks already produced one.
-fn critique(prompt: &str, report: &mut rules::Report) -> Result<(), PluginError> {
-    let user = rules::critique::user_message(prompt, report);
-    let mut messages = vec![Message {
-        role: Role::User,
-        content: user,
-    }];
-    let request = |messages: &[Message]| ChatRequest {
-        system: Some(rules::critique::SYSTEM.to_string()),
-        messages: messages.to_vec(),
+/// The LLM critique through the SDK's round trip (one call, one repair turn
+/// when the reply does not parse), merged into `report`. An unusable reply
+/// after the repair leaves the deterministic report as is: a best-effort
+/// answer beats a 502 when the checks already produced one. LLM failures pass
+/// through. Generic over `chat` so it is unit-tested natively.
+pub fn critique<F>(chat: F, prompt: &str, report: &mut rules::Report) -> Result<(), PluginError>
+where
+    F: FnMut(&ChatRequest) -> Result<ChatResponse, LlmError>,
+{
+    let request = ChatRequest {
         temperature: Some(0.2),
         max_tokens: Some(1500),
         json_schema: Some(rules::critique::SCHEMA.to_string()),
+        ..llm::request(
+            rules::critique::SYSTEM,
+            &rules::critique::user_message(prompt, report),
+        )
     };
-    let first = llm::call(&request(&messages)).map_err(PluginError::Llm)?;
-    let parsed = match rules::critique::parse(&first.text) {
-        Some(c) => Some(c),
-        None => {
-            log::at(
-                Level::Debug,
-                "analyze: critique reply was not valid JSON; asking once for a repair",
-            );
-            messages.push(Message {
-                role: Role::Assistant,
-                content: first.text,
-            });
-            messages.push(Message {
-                role: Role::User,
-                content: rules::critique::REPAIR.to_string(),
-            });
-            let second = llm::call(&request(&messages)).map_err(PluginError::Llm)?;
-            rules::critique::parse(&second.text)
-        }
+    let check = |reply: &str| {
+        rules::critique::parse(reply).ok_or_else(|| {
+            Rejection::new(
+                "the critique reply was not valid JSON for the schema",
+                rules::critique::REPAIR,
+            )
+        })
     };
-    match parsed {
-        Some(c) => rules::critique::merge(report, prompt, c),
-        None => log::at(
-            Level::Warn,
-            "analyze: critique unusable after repair; returning deterministic checks only",
-        ),
+    match llm::round_trip(chat, request, check, llm::no_salvage) {
+        Ok(c) => rules::critique::merge(report, prompt, c),
+        Err(PluginError::UnusableLlmOutput(why)) => log::warn(&format!(
+            "analyze: critique unusable after repair ({why}); returning deterministic checks only"
+        )),
+        Err(e) => return Err(e),
     }
     Ok(())
 }
@@ -127,3 +116,47 @@ fn convert_issue(f: rules::Finding) -> Issue {
 // the dev-set example) link the crate as a host cdylib, where the component's
 // `ns:pkg/iface#func` export names are not valid symbols.
 export_analyze!(Analyzer);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PROMPT: &str = "Tell me everything about Kubernetes networking.";
+    const GOOD: &str = r#"{"issues": [{"code": "missing-context", "severity": "warning", "message": "No cluster details.", "quote": "Kubernetes networking", "suggestion": "Say which CNI."}], "suggestions": []}"#;
+
+    /// Runs the critique against `fake`; returns the result, the report and
+    /// how many calls were made.
+    fn run(mut fake: llm::FakeChat) -> (Result<(), PluginError>, rules::Report, usize) {
+        let mut report = rules::analyze(PROMPT, 12);
+        let out = critique(|r| fake.chat(r), PROMPT, &mut report);
+        (out, report, fake.requests.len())
+    }
+
+    fn has(report: &rules::Report, code: &str) -> bool {
+        report.issues.iter().any(|f| f.code == code)
+    }
+
+    #[test]
+    fn a_repaired_critique_is_merged() {
+        let (out, report, calls) = run(llm::FakeChat::new(["Sure, here you go!", GOOD]));
+        assert!(out.is_ok());
+        assert_eq!(calls, 2);
+        assert!(has(&report, "missing-context"));
+    }
+
+    #[test]
+    fn an_unusable_critique_keeps_the_deterministic_report() {
+        let before = rules::analyze(PROMPT, 12).issues.len();
+        let (out, report, calls) = run(llm::FakeChat::new(["no", "still no", GOOD]));
+        assert!(out.is_ok());
+        assert_eq!(calls, 2, "exactly one repair");
+        assert_eq!(report.issues.len(), before);
+    }
+
+    #[test]
+    fn llm_failures_pass_through() {
+        let (out, _, calls) = run(llm::FakeChat::default().fail(LlmError::Timeout("slow".into())));
+        assert!(matches!(out, Err(PluginError::Llm(LlmError::Timeout(_)))));
+        assert_eq!(calls, 1);
+    }
+}

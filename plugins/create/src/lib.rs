@@ -23,10 +23,8 @@ mod component {
     use crate::{metaprompt, spec, template};
 
     // Bindings and the export come from the SDK.
-    use promptsculptor_sdk::llm::{self, ChatRequest, Message, Role};
-    use promptsculptor_sdk::log::{self, Level};
     use promptsculptor_sdk::{
-        CreatePlugin, CreateRequest, CreateResponse, LlmError, Manifest, PluginError, export_create,
+        CreatePlugin, CreateRequest, CreateResponse, Manifest, PluginError, export_create, llm,
     };
 
     /// The component's export; stateless because each request gets a new instance.
@@ -48,12 +46,7 @@ mod component {
             let spec = to_spec(request);
             spec::validate(&spec).map_err(PluginError::InvalidInput)?;
             let created = if use_llm {
-                metaprompt::run(&spec, chat, |line| log::at(Level::Warn, line)).map_err(
-                    |e| match e {
-                        metaprompt::FlowError::Llm(e) => PluginError::Llm(e),
-                        metaprompt::FlowError::Unusable(m) => PluginError::UnusableLlmOutput(m),
-                    },
-                )?
+                metaprompt::run(&spec, llm::call)?
             } else {
                 template::create(&spec)
             };
@@ -84,30 +77,6 @@ mod component {
             variables: r.variables,
             target_model: r.target_model,
         }
-    }
-
-    /// One host chat call; the reply schema rides along so providers with
-    /// structured output enforce it.
-    fn chat(call: &metaprompt::ChatCall) -> Result<String, LlmError> {
-        let request = ChatRequest {
-            system: Some(call.system.clone()),
-            messages: call
-                .messages
-                .iter()
-                .map(|t| Message {
-                    role: if t.from_user {
-                        Role::User
-                    } else {
-                        Role::Assistant
-                    },
-                    content: t.content.clone(),
-                })
-                .collect(),
-            temperature: Some(metaprompt::TEMPERATURE),
-            max_tokens: Some(metaprompt::MAX_TOKENS),
-            json_schema: Some(metaprompt::REPLY_SCHEMA.to_string()),
-        };
-        llm::call(&request).map(|r| r.text)
     }
 
     export_create!(Create);

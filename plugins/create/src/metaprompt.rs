@@ -1,13 +1,16 @@
-//! The LLM create strategy: one metaprompt call, at most one repair call.
+//! The LLM create strategy: one metaprompt call, at most one repair call
+//! (the SDK's `llm::round_trip`).
 //!
 //! The flow is generic over the chat function so the parse/repair/fallback
 //! logic is unit-tested natively with scripted replies; `lib.rs` plugs in the
-//! host's `llm::chat`.
+//! host's `llm::call`.
 
 use crate::spec::{
     Created, Spec, canonical_placeholders, has_double, input_variables, is_reasoning_model,
     tagged_inputs,
 };
+use promptsculptor_sdk::llm::{self, ChatRequest, ChatResponse, Rejection};
+use promptsculptor_sdk::{LlmError, PluginError};
 use ps_guest_util::{extract_json_object, placeholders, str_field};
 
 /// The JSON Schema the reply must follow; `system` is required but nullable
@@ -26,33 +29,6 @@ another language model follows, using the practices of Anthropic's prompt genera
 role, background in tags, every input inside its own XML tag, step-by-step instructions, an \
 explicit output format and examples where they help. You reply with a single JSON object and \
 nothing else.";
-
-/// One chat turn, independent of the generated bindings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Turn {
-    /// True for the user, false for the assistant.
-    pub from_user: bool,
-    /// The message text.
-    pub content: String,
-}
-
-/// One chat-completion call, independent of the generated bindings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChatCall {
-    /// The system prompt of the metaprompt conversation.
-    pub system: String,
-    /// The conversation so far, ending with a user turn.
-    pub messages: Vec<Turn>,
-}
-
-/// Why the LLM path failed.
-#[derive(Debug, PartialEq, Eq)]
-pub enum FlowError<E> {
-    /// The chat call itself failed; passed through untouched.
-    Llm(E),
-    /// The reply stayed unusable after the repair call.
-    Unusable(String),
-}
 
 /// What the model returned, once parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,58 +50,40 @@ enum Problem {
     },
 }
 
-/// Run the LLM strategy. `chat` performs one call and returns the reply
-/// text; `log` receives a line when the flow has to repair or patch.
-pub fn run<E>(
-    spec: &Spec,
-    mut chat: impl FnMut(&ChatCall) -> Result<String, E>,
-    mut log: impl FnMut(&str),
-) -> Result<Created, FlowError<E>> {
+/// Run the LLM strategy through the SDK's round trip: one metaprompt call,
+/// one repair turn when the reply is unusable, and a repaired draft that
+/// still misses variables gets them appended. `chat` performs one call: the
+/// host's `llm::call` in the component, a scripted fake in the unit tests.
+pub fn run<F>(spec: &Spec, chat: F) -> Result<Created, PluginError>
+where
+    F: FnMut(&ChatRequest) -> Result<ChatResponse, LlmError>,
+{
     let vars = input_variables(spec);
     // Extra placeholders only matter when the user fixed the list: without
     // one, the model may introduce the inputs the task needs.
     let strict = !spec.variables.is_empty();
-    let mut call = ChatCall {
-        system: SYSTEM.to_string(),
-        messages: vec![Turn {
-            from_user: true,
-            content: metaprompt(spec, &vars),
-        }],
+    let request = ChatRequest {
+        temperature: Some(TEMPERATURE),
+        max_tokens: Some(MAX_TOKENS),
+        // The reply schema rides along so providers with structured output
+        // enforce it.
+        json_schema: Some(REPLY_SCHEMA.to_string()),
+        ..llm::request(SYSTEM, &metaprompt(spec, &vars))
     };
-    let reply = chat(&call).map_err(FlowError::Llm)?;
-    let problem = match check(&reply, &vars, strict) {
-        Ok(draft) => return Ok(finish(draft, &vars)),
-        Err(p) => p,
-    };
-    log(&format!(
-        "LLM reply unusable ({}); asking once for a repair",
-        describe(&problem)
-    ));
-    call.messages.push(Turn {
-        from_user: false,
-        content: reply,
-    });
-    call.messages.push(Turn {
-        from_user: true,
-        content: repair_message(&problem, &vars),
-    });
-    let reply = chat(&call).map_err(FlowError::Llm)?;
-    match check(&reply, &vars, strict) {
-        Ok(draft) => Ok(finish(draft, &vars)),
-        Err(Problem::Variables { draft, missing, .. }) => {
-            if !missing.is_empty() {
-                log(&format!(
-                    "LLM left out {} after the repair; appending tagged inputs",
-                    braced(&missing)
-                ));
+    let check = |reply: &str| {
+        check(reply, &vars, strict).map_err(|problem| {
+            let rejection = Rejection::new(describe(&problem), repair_message(&problem, &vars));
+            match problem {
+                Problem::Variables { draft, .. } => rejection.with_partial(draft),
+                Problem::Unparsable | Problem::MissingPrompt => rejection,
             }
-            Ok(finish(draft, &vars))
-        }
-        Err(p) => Err(FlowError::Unusable(format!(
-            "the LLM's prompt stayed unusable after one repair attempt: {}",
-            describe(&p)
-        ))),
-    }
+        })
+    };
+    // Only the repaired draft is salvaged: the first one was wrong in a way
+    // the repair turn named.
+    let salvage = |repaired: Option<Draft>, _first: Option<Draft>| repaired;
+    let draft = llm::round_trip(chat, request, check, salvage)?;
+    Ok(finish(draft, &vars))
 }
 
 fn describe(p: &Problem) -> String {
@@ -413,7 +371,7 @@ fn repair_message(problem: &Problem, vars: &[String]) -> String {
 mod tests {
     use super::*;
     use crate::spec::Example;
-    use std::cell::RefCell;
+    use promptsculptor_sdk::llm::{FakeChat, Role};
 
     fn spec() -> Spec {
         Spec {
@@ -430,43 +388,19 @@ mod tests {
         }
     }
 
-    /// Replies in order; records every call it receives.
-    struct Script {
-        replies: Vec<&'static str>,
-        calls: RefCell<Vec<ChatCall>>,
-    }
-
-    impl Script {
-        fn new(replies: Vec<&'static str>) -> Self {
-            Script {
-                replies,
-                calls: RefCell::new(Vec::new()),
-            }
-        }
-
-        fn chat(&self, c: &ChatCall) -> Result<String, String> {
-            let n = self.calls.borrow().len();
-            self.calls.borrow_mut().push(c.clone());
-            self.replies
-                .get(n)
-                .map(|s| s.to_string())
-                .ok_or_else(|| "cap".to_string())
-        }
-    }
-
     const GOOD: &str = r#"{"system":"You are a support expert.","prompt":"<manual>{{ manual }}</manual>\n<question>{{question}}</question>\nAnswer in 3 sentences.","rationale":"Tagged inputs."}"#;
 
     #[test]
     fn good_first_reply_uses_one_call() {
-        let sc = Script::new(vec![GOOD]);
-        let out = run(&spec(), |c| sc.chat(c), |_| {});
+        let mut sc = FakeChat::new(vec![GOOD]);
+        let out = run(&spec(), |c| sc.chat(c));
         let created = out.unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(sc.calls.borrow().len(), 1);
+        assert_eq!(sc.requests.len(), 1);
         assert!(created.prompt.contains("{{manual}}"), "canonicalized");
         assert_eq!(created.variables, vec!["manual", "question"]);
         assert_eq!(created.system.as_deref(), Some("You are a support expert."));
         assert_eq!(created.rationale, "Tagged inputs.");
-        let meta = &sc.calls.borrow()[0].messages[0].content;
+        let meta = &sc.requests[0].messages[0].content;
         for needle in [
             "<task>",
             "<context>",
@@ -482,30 +416,31 @@ mod tests {
 
     #[test]
     fn unparsable_then_fixed_uses_one_repair() {
-        let sc = Script::new(vec!["Sure! Here is your prompt: ...", GOOD]);
-        let mut logs = Vec::new();
-        let out = run(&spec(), |c| sc.chat(c), |l| logs.push(l.to_string()));
+        let mut sc = FakeChat::new(vec!["Sure! Here is your prompt: ...", GOOD]);
+        let out = run(&spec(), |c| sc.chat(c));
         assert!(out.is_ok());
-        let calls = sc.calls.borrow();
+        let calls = &sc.requests;
         assert_eq!(calls.len(), 2);
         assert_eq!(calls[1].messages.len(), 3);
-        assert!(!calls[1].messages[1].from_user);
+        assert!(matches!(calls[1].messages[1].role, Role::Assistant));
         assert!(calls[1].messages[2].content.contains("not a JSON object"));
-        assert_eq!(logs.len(), 1);
     }
 
     #[test]
     fn unusable_twice_is_an_error() {
-        let sc = Script::new(vec!["nope", r#"{"prompt": "  "}"#]);
-        let out = run(&spec(), |c| sc.chat(c), |_| {});
-        assert!(matches!(out, Err(FlowError::Unusable(m)) if m.contains("prompt")));
-        assert_eq!(sc.calls.borrow().len(), 2);
+        let mut sc = FakeChat::new(vec!["nope", r#"{"prompt": "  "}"#]);
+        let out = run(&spec(), |c| sc.chat(c));
+        assert!(matches!(out, Err(PluginError::UnusableLlmOutput(m)) if m.contains("prompt")));
+        assert_eq!(sc.requests.len(), 2);
     }
 
     #[test]
     fn llm_errors_pass_through() {
-        let out: Result<Created, FlowError<&str>> = run(&spec(), |_| Err("down"), |_| {});
-        assert_eq!(out, Err(FlowError::Llm("down")));
+        let out = run(&spec(), |_| Err(LlmError::Unavailable("down".into())));
+        assert!(
+            matches!(&out, Err(PluginError::Llm(LlmError::Unavailable(m))) if m == "down"),
+            "{out:?}"
+        );
     }
 
     #[test]
@@ -514,9 +449,9 @@ mod tests {
 {"system": null, "prompt": "Answer {{question}} with {{extra}}.", "rationale": "r"}
 ```"#;
         let second = r#"{"system": null, "prompt": "Answer <question>{{question}}</question>.", "rationale": "r"}"#;
-        let sc = Script::new(vec![first, second]);
-        let created = run(&spec(), |c| sc.chat(c), |_| {}).unwrap_or_else(|e| panic!("{e:?}"));
-        let repair = &sc.calls.borrow()[1].messages[2].content;
+        let mut sc = FakeChat::new(vec![first, second]);
+        let created = run(&spec(), |c| sc.chat(c)).unwrap_or_else(|e| panic!("{e:?}"));
+        let repair = &sc.requests[1].messages[2].content;
         assert!(
             repair.contains("Missing from your template: {{manual}}"),
             "{repair}"
@@ -533,20 +468,20 @@ mod tests {
         let mut s = spec();
         s.variables.clear();
         let reply = r#"{"system": "Role.", "prompt": "Use <doc>{{doc}}</doc>", "rationale": "r"}"#;
-        let sc = Script::new(vec![reply]);
-        let created = run(&s, |c| sc.chat(c), |_| {}).unwrap_or_else(|e| panic!("{e:?}"));
+        let mut sc = FakeChat::new(vec![reply]);
+        let created = run(&s, |c| sc.chat(c)).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(created.variables, vec!["doc"]);
         assert!(
-            sc.calls.borrow()[0].messages[0]
+            sc.requests[0].messages[0]
                 .content
                 .contains("No variables were requested")
         );
 
         s.variables = vec!["manual".into()];
         let reply = r#"{"system": "Role for {{manual}}.", "prompt": "Go.", "rationale": ""}"#;
-        let sc = Script::new(vec![reply]);
-        let created = run(&s, |c| sc.chat(c), |_| {}).unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(sc.calls.borrow().len(), 1);
+        let mut sc = FakeChat::new(vec![reply]);
+        let created = run(&s, |c| sc.chat(c)).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(sc.requests.len(), 1);
         assert!(created.rationale.contains("metaprompt"));
     }
 

@@ -10,10 +10,14 @@
 //!   ([`export_analyze!`], [`export_remix!`], [`export_create!`]);
 //! - helpers for the host's capabilities: [`llm::chat`], [`llm::chat_json`]
 //!   (with one repair attempt), [`styles::get`], [`log`], [`tokenizer`];
+//! - [`llm::round_trip`], the one LLM round trip (call → check → one repair
+//!   → salvage), generic over the chat function so an LLM path is
+//!   unit-tested natively with a fake chat;
 //! - the template-variable and JSON helpers of `ps-guest-util`
 //!   ([`variable_names`], [`missing_placeholders`], [`restore_placeholders`],
 //!   [`extract_json_object`], …);
-//! - [`remix::with_llm`], a complete LLM rewrite into a registry style.
+//! - [`remix::with_llm`], a complete LLM rewrite into a registry style
+//!   ([`remix::rewrite`] over any chat function).
 //!
 //! A complete style plugin:
 //!
@@ -42,8 +46,9 @@
 //! The export macros only emit the component exports when compiling for
 //! `wasm32`: component export names are not valid native symbols, and a
 //! native build of a plugin crate exists for its unit tests. On a native
-//! target the host imports (`llm::chat`, `styles::get`, …) panic when called,
-//! so keep natively tested logic free of them.
+//! target the host imports (`llm::call`, `styles::get`, …) panic when called,
+//! so natively tested logic takes the chat function as a parameter (see
+//! [`llm::round_trip`]); [`log`] writes to stderr natively.
 
 // Lets the generated bindings name this crate the same way from inside it and
 // from a plugin crate that expands one of the export macros.

@@ -1,7 +1,8 @@
 //! An example style plugin written with the PromptSculptor SDK: three styles
 //! drawn from the vendors' own prompting guides, each with an LLM rewrite
-//! (the SDK's metaprompt built from the style's instructions and examples)
-//! and a deterministic transform for `use_llm: false`.
+//! (the SDK's `remix::rewrite`: a metaprompt built from the style's
+//! instructions and examples, one repair turn, placeholders kept) and a
+//! deterministic transform for `use_llm: false`.
 //!
 //! While loaded, its styles appear in `GET /api/v1/styles` with
 //! `source: plugin:style-pack`.
@@ -28,20 +29,20 @@ impl RemixPlugin for StylePack {
     }
 
     fn remix(req: RemixRequest) -> Result<RemixResponse, PluginError> {
-        if req.prompt.trim().is_empty() {
-            return Err(PluginError::invalid_input("the prompt is empty"));
-        }
-        if !(1..=5).contains(&req.variants) {
-            return Err(PluginError::invalid_input(format!(
-                "variants must be 1..=5, got {}",
-                req.variants
-            )));
-        }
+        remix::validate(&req)?;
         if req.use_llm {
             // Any registry style works on the LLM path: it only needs
             // instructions and examples, which every style has.
             let style = styles::get(&req.style)?;
-            return remix::with_llm(&req, &style);
+            // Too few usable LLM variants are padded with the pack's own
+            // transform where the style is one of ours.
+            let fallback = || {
+                PackStyle::from_name(&req.style)
+                    .map(|s| transform::remix(s, &req.prompt, req.instructions.as_deref(), 5))
+                    .map(|r| r.variants)
+                    .unwrap_or_default()
+            };
+            return remix::rewrite(llm::call, &req, &style, fallback);
         }
         let style = PackStyle::from_name(&req.style).ok_or_else(|| {
             PluginError::invalid_input(format!(
