@@ -2,6 +2,11 @@
 //! real server: per-code recall and false positives, with floors that catch
 //! a regression. Run with `--nocapture` to see the table.
 
+// A test crate: a failed unwrap, expect or panic is a failed test, and the
+// shared helpers in tests/common are not #[test] functions that clippy.toml's
+// allow-*-in-tests would cover.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::collections::BTreeMap;

@@ -2,6 +2,11 @@
 //! Wasm plugins, real SQLite file, and a real HTTP server speaking the
 //! OpenAI wire format where an LLM is involved.
 
+// A test crate: a failed unwrap, expect or panic is a failed test, and the
+// shared helpers in tests/common are not #[test] functions that clippy.toml's
+// allow-*-in-tests would cover.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::time::Duration;
@@ -551,6 +556,84 @@ async fn styles_crud_and_user_style_remix() {
         .assert_error(404, "style_not_found");
 }
 
+/// The style registry is served from memory (issue 14): every committed
+/// write replaces the snapshot before it answers, so the very next remix
+/// applies the new version and a plugin's `styles.get`/`styles.list`
+/// (probed with the evil plugin's `styles-get` arm) see it; no polling.
+#[tokio::test]
+async fn a_style_write_is_served_by_the_very_next_call() {
+    let s =
+        Server::start(Options::default().plugins(&["analyze", "remix", "create", "evil"])).await;
+    let probe = async |name: &str| -> Vec<Value> {
+        let r = s
+            .post(
+                "/api/v1/analyze",
+                &json!({ "prompt": format!("styles-get {name}"), "strategy": "evil", "use_llm": false }),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.json["suggestions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let remix = async || {
+        s.post(
+            "/api/v1/remix",
+            &json!({ "prompt": "Explain {{topic}} to a child.", "style": "fresh-style", "use_llm": false }),
+        )
+        .await
+    };
+    assert_eq!(
+        probe("fresh-style").await,
+        vec![json!("styles-get:none"), json!("styles-list:false")]
+    );
+    remix().await.assert_error(404, "style_not_found");
+
+    let created = s
+        .post(
+            "/api/v1/styles",
+            &json!({ "name": "fresh-style", "description": "First.", "instructions": "Answer in haiku." }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let r = remix().await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["style"]["source"], "user");
+    assert_eq!(r.json["style"]["description"], "First.");
+    assert_eq!(
+        probe("fresh-style").await,
+        vec![
+            json!("styles-get:found:user:Answer in haiku."),
+            json!("styles-list:true")
+        ]
+    );
+
+    let put = s
+        .put(
+            "/api/v1/styles/fresh-style",
+            &json!({ "description": "Second.", "instructions": "Answer in limericks." }),
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.text);
+    let r = remix().await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["style"]["description"], "Second.");
+    assert_eq!(
+        probe("fresh-style").await[0],
+        json!("styles-get:found:user:Answer in limericks.")
+    );
+    let listed = s.get("/api/v1/styles/fresh-style").await;
+    assert_eq!(listed.json["description"], "Second.");
+
+    assert_eq!(s.delete("/api/v1/styles/fresh-style").await.status, 204);
+    remix().await.assert_error(404, "style_not_found");
+    assert_eq!(
+        probe("fresh-style").await,
+        vec![json!("styles-get:none"), json!("styles-list:false")]
+    );
+}
+
 #[tokio::test]
 async fn styles_survive_a_restart() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -888,6 +971,24 @@ fn faulty(prompt: &str) -> Value {
     json!({ "prompt": prompt, "strategy": "faulty", "use_llm": false })
 }
 
+/// Wait until at least `n` requests besides the `/metrics` probe itself are
+/// in the server (`promptsculptor_http_requests_in_flight`).
+async fn wait_in_flight(s: &Server, n: i64) {
+    common::wait_until(Duration::from_secs(10), "requests in flight", || async {
+        let m = s.get("/metrics").await;
+        let gauge = m
+            .text
+            .lines()
+            .find_map(|l| l.strip_prefix("promptsculptor_http_requests_in_flight "))
+            .and_then(|v| v.trim().parse::<i64>().ok());
+        match gauge {
+            Some(g) if g > n => Ok(()),
+            _ => Err(format!("gauge {gauge:?}, want {n} + the probe")),
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_trapping_plugin_fails_only_its_own_call() {
     let s = Server::start(faulty_opts()).await;
@@ -911,8 +1012,9 @@ async fn an_endless_plugin_hits_its_deadline() {
     let started = std::time::Instant::now();
     let (loop_body, ok_body) = (faulty("loop"), json!({ "prompt": VAGUE }));
     let (looped, ok) = tokio::join!(s.post("/api/v1/analyze", &loop_body), async {
-        // While the guest spins, the server keeps answering others.
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // While the guest spins, the server keeps answering others: ask
+        // only once the looping call is in the server.
+        wait_in_flight(&s, 1).await;
         s.post("/api/v1/analyze", &ok_body).await
     });
     looped.assert_error(504, "plugin_timeout");
@@ -1322,7 +1424,13 @@ async fn sigterm_lets_requests_in_flight_finish() {
         let status = r.status().as_u16();
         r.text().await.map(|t| (status, t))
     });
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    common::wait_until(Duration::from_secs(10), "the LLM call", || async {
+        match llm.received().len() {
+            0 => Err("no LLM call yet".into()),
+            _ => Ok(()),
+        }
+    })
+    .await;
     assert_eq!(llm.received().len(), 1, "the slow request is in flight");
     let exit = tokio::task::block_in_place(|| s.terminate(Duration::from_secs(10)));
     let (status, text) = slow.await.expect("task").expect("response");
@@ -1343,7 +1451,23 @@ async fn json_logs_carry_the_request_id_on_every_line() {
         })
         .await;
     assert_eq!(r.status, 200);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The last line of a request is written after its answer is sent.
+    common::wait_until(
+        Duration::from_secs(10),
+        "the request's last log line",
+        || async {
+            let log = s.log_text();
+            if log
+                .lines()
+                .any(|l| l.contains("trace-json-7") && l.contains("request done"))
+            {
+                Ok(())
+            } else {
+                Err(log)
+            }
+        },
+    )
+    .await;
     let lines: Vec<Value> = s
         .log_text()
         .lines()

@@ -3,6 +3,11 @@
 //! boundaries, all against the real server binary. `RELIABILITY.md` lists
 //! every scenario with its command and result.
 
+// A test crate: a failed unwrap, expect or panic is a failed test, and the
+// shared helpers in tests/common are not #[test] functions that clippy.toml's
+// allow-*-in-tests would cover.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::{
@@ -177,10 +182,26 @@ async fn evil_plugins_end_only_their_own_call() {
     assert!(!s.plugins_dir().join("evil-was-here.txt").exists());
     assert_eq!(abs_probe.exists(), abs_existed, "/tmp file created");
     assert_eq!(suggestions(&answers[9]), vec!["flooded".to_string()]);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // A sentinel connection of our own, made after every answer: the trap
+    // accepts in arrival order, so once it counts ours it has counted any
+    // connection the plugin made; only ours may be there.
+    let _sentinel = tokio::net::TcpStream::connect(trap_addr)
+        .await
+        .expect("sentinel connect");
+    common::wait_until(Duration::from_secs(10), "the sentinel accepted", || {
+        let n = *touched.lock().expect("lock");
+        async move {
+            if n >= 1 {
+                Ok(())
+            } else {
+                Err(format!("{n} accepted"))
+            }
+        }
+    })
+    .await;
     assert_eq!(
         *touched.lock().expect("lock"),
-        0,
+        1,
         "the plugin reached a socket"
     );
     trap_task.abort();
@@ -246,10 +267,12 @@ async fn latency_of_others_under_evil_load() {
     let (base, base_status) = measure(&s).await;
 
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Evil calls answered so far, all attackers together.
+    let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let attackers: Vec<_> = ["spin-yield", "deep-recursion", "giant", "sleep"]
         .into_iter()
         .map(|mode| {
-            let (s, stop) = (Arc::clone(&s), Arc::clone(&stop));
+            let (s, stop, answered) = (Arc::clone(&s), Arc::clone(&stop), Arc::clone(&answered));
             tokio::spawn(async move {
                 let mut n = 0usize;
                 while !stop.load(std::sync::atomic::Ordering::SeqCst) {
@@ -261,12 +284,31 @@ async fn latency_of_others_under_evil_load() {
                         r.text
                     );
                     n += 1;
+                    answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 }
                 n
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Measure only once the attack runs: the evil plugin has already ended
+    // calls with its errors (the quick traps), and the long attacks (spin,
+    // sleep) hold calls in the server (the gauge counts those and the
+    // /metrics probe).
+    common::wait_until(Duration::from_secs(10), "the attack to run", || {
+        let (s, answered) = (Arc::clone(&s), Arc::clone(&answered));
+        async move {
+            let (done, now) = (
+                answered.load(std::sync::atomic::Ordering::SeqCst),
+                in_flight(&s).await,
+            );
+            if done >= 2 && now >= 3 {
+                Ok(())
+            } else {
+                Err(format!("{done} evil calls answered, {now} in flight"))
+            }
+        }
+    })
+    .await;
     let (loaded, loaded_status) = measure(&s).await;
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let mut attacks = 0;
@@ -350,9 +392,19 @@ async fn provider_transport_faults_map_to_contract_errors() {
             assert!(msg.contains("cap"), "{fault:?}: {msg}");
         }
         if matches!(fault, Fault::Endless) {
-            // The host hung up soon after its cap: the fake could not push
-            // much more than the cap plus socket buffers.
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            // The host hung up soon after its cap: once the fake's write
+            // fails, it could not have pushed much more than the cap plus
+            // socket buffers.
+            common::wait_until(Duration::from_secs(10), "the host to hang up", || async {
+                match fake.closed() {
+                    0 => Err(format!(
+                        "still writing, {} bytes so far",
+                        fake.written.load(std::sync::atomic::Ordering::SeqCst)
+                    )),
+                    _ => Ok(()),
+                }
+            })
+            .await;
             let written = fake.written.load(std::sync::atomic::Ordering::SeqCst);
             assert!(written < 64 * 1024 * 1024, "{written} bytes pushed");
         }
@@ -834,7 +886,12 @@ async fn keys_stay_out_of_logs_answers_and_plugins() {
         evil_opts()
             .llm(&llm.base_url)
             .env("PROMPTSCULPTOR_API_KEYS", API_KEY)
-            .env("RUST_LOG", "trace"),
+            // Everything of ours at trace; Cranelift's own trace output (about
+            // ten million lines per cold compile) would only slow the start.
+            .env(
+                "RUST_LOG",
+                "trace,cranelift_codegen=info,cranelift_frontend=info,wasmtime_internal_cranelift=info,wasmtime_cranelift=info",
+            ),
     )
     .await;
     let post = |path: &'static str, body: Value| {

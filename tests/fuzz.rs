@@ -11,6 +11,11 @@
 //!
 //! `PS_FUZZ_SEED` replays a run; `PS_FUZZ_CASES` scales the pure part.
 
+// A test crate: a failed unwrap, expect or panic is a failed test, and the
+// shared helpers in tests/common are not #[test] functions that clippy.toml's
+// allow-*-in-tests would cover.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::{

@@ -3,6 +3,11 @@
 //! a proxy hurt someone else, each against the real server binary.
 //! `RELIABILITY.md` has a row per item.
 
+// A test crate: a failed unwrap, expect or panic is a failed test, and the
+// shared helpers in tests/common are not #[test] functions that clippy.toml's
+// allow-*-in-tests would cover.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 #[path = "hardening/names.rs"]

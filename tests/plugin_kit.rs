@@ -3,6 +3,11 @@
 //! a restart; in Rust and (with componentize-py) in Python. Plus `plugin
 //! check` and the example style-pack.
 
+// A test crate: a failed unwrap, expect or panic is a failed test, and the
+// shared helpers in tests/common are not #[test] functions that clippy.toml's
+// allow-*-in-tests would cover.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::{

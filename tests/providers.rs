@@ -8,6 +8,11 @@
 //! succeeded on its third HTTP attempt counts once, and so do its tokens,
 //! which only a successful answer reports.
 
+// A test crate: a failed unwrap, expect or panic is a failed test, and the
+// shared helpers in tests/common are not #[test] functions that clippy.toml's
+// allow-*-in-tests would cover.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::time::{Duration, Instant};

@@ -1,6 +1,11 @@
 //! Hot reload against the real server: files added, replaced, corrupted and
 //! deleted in a live plugins folder, and a swap under load.
 
+// A test crate: a failed unwrap, expect or panic is a failed test, and the
+// shared helpers in tests/common are not #[test] functions that clippy.toml's
+// allow-*-in-tests would cover.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::{path::Path, time::Duration};
@@ -195,8 +200,17 @@ async fn swap_under_load_fails_no_request() {
     let mut failures = Vec::new();
     for round in 0..2 {
         let requests: Vec<_> = (0..60).map(|_| s.post("/api/v1/analyze", &body)).collect();
+        let before = llm.received().len();
         let swap = async {
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            // Swap while requests are in flight: some are already waiting
+            // on the (slow) LLM.
+            common::wait_until(Duration::from_secs(10), "requests in flight", || async {
+                match llm.received().len() - before {
+                    0 => Err("no request reached the LLM yet".into()),
+                    _ => Ok(()),
+                }
+            })
+            .await;
             let v = if round == 0 { "faulty-v2" } else { "faulty" };
             install(&common::plugin_file(v), &dir, "faulty.wasm");
         };

@@ -12,6 +12,9 @@
 //! Both use `BENCH_THREADS` tokio workers (default 1).
 //! Run: `cargo run --release --example bench_llm -- serve 127.0.0.1:18190 0`
 
+// A measuring tool, not server code: a broken setup should stop it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::{
     sync::{
         Arc,

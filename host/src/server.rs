@@ -91,6 +91,8 @@ pub struct App {
 
 /// Open everything and load the plugins.
 pub async fn build(config: &Config) -> Result<App, StartupError> {
+    // Before anything records: plugin loads below already count.
+    crate::metrics::install();
     // The BPE vocabularies take a few hundred ms to parse; do it beside the
     // rest of startup instead of in the first request.
     let warm = tokio::task::spawn_blocking(tokens::warm_up);

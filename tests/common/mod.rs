@@ -17,6 +17,28 @@ use std::{
 
 use serde_json::Value;
 
+/// Poll `pred` until it holds, failing with `what` (and its last `Err`
+/// detail) after `within`. Tests wait for the condition they rely on, never
+/// for a fixed time: a slow machine only waits longer, a fast one not at all.
+pub async fn wait_until<F, Fut>(within: Duration, what: &str, mut pred: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let start = Instant::now();
+    loop {
+        let last = match pred().await {
+            Ok(()) => return,
+            Err(detail) => detail,
+        };
+        assert!(
+            start.elapsed() < within,
+            "timed out after {within:?} waiting for {what}: {last}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// Repository root.
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")

@@ -48,6 +48,8 @@ pub struct RawProvider {
     /// Base URL including `/v1`, for `Options::llm`.
     pub base_url: String,
     connections: Arc<AtomicUsize>,
+    /// Connections whose handler has ended (answer sent, or the peer hung up).
+    closed: Arc<AtomicUsize>,
     /// Bytes the fake managed to write, over all connections.
     pub written: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
@@ -60,19 +62,26 @@ impl RawProvider {
         let addr: SocketAddr = listener.local_addr().expect("addr");
         let connections = Arc::new(AtomicUsize::new(0));
         let written = Arc::new(AtomicUsize::new(0));
-        let (c, w) = (Arc::clone(&connections), Arc::clone(&written));
+        let closed = Arc::new(AtomicUsize::new(0));
+        let (c, w, d) = (
+            Arc::clone(&connections),
+            Arc::clone(&written),
+            Arc::clone(&closed),
+        );
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 c.fetch_add(1, Ordering::SeqCst);
-                let (fault, w) = (fault.clone(), Arc::clone(&w));
+                let (fault, w, d) = (fault.clone(), Arc::clone(&w), Arc::clone(&d));
                 tokio::spawn(async move {
                     let _ = serve(stream, fault, w).await;
+                    d.fetch_add(1, Ordering::SeqCst);
                 });
             }
         });
         RawProvider {
             base_url: format!("http://{addr}/v1"),
             connections,
+            closed,
             written,
             task,
         }
@@ -81,6 +90,11 @@ impl RawProvider {
     /// Connections accepted so far (one per attempt: each fault closes it).
     pub fn connections(&self) -> usize {
         self.connections.load(Ordering::SeqCst)
+    }
+
+    /// Connections whose handler has ended: for `Endless`, the host hung up.
+    pub fn closed(&self) -> usize {
+        self.closed.load(Ordering::SeqCst)
     }
 }
 

@@ -171,6 +171,9 @@ impl From<RuntimeError> for ApiError {
                 "strategy_not_found",
                 format!("{message}; GET /api/v1/plugins lists what is loaded"),
             ),
+            RuntimeError::UnknownStyle { .. } => {
+                ApiError::new(S::NOT_FOUND, "style_not_found", message)
+            }
             RuntimeError::Timeout { .. } => {
                 ApiError::new(S::GATEWAY_TIMEOUT, "plugin_timeout", message)
             }

@@ -51,6 +51,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         let bytes = axum::body::to_bytes(body, limit)
             .await
             .map_err(|_| too_large(limit))?;
+        // Fast path (issue 14): a valid object body deserializes straight
+        // into `T`, without building a `serde_json::Value` first (1.6 % of
+        // the server's CPU under analyze load). Any failure falls through
+        // to the two-step parse below, which alone decides the error
+        // answer, so errors keep their exact codes and messages.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+            && let Ok(parsed) = serde_json::from_slice::<T>(&bytes)
+        {
+            return Ok(ApiJson(parsed));
+        }
         let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,

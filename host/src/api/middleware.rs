@@ -53,12 +53,9 @@ fn client_request_id(req: &Request) -> Option<String> {
 pub async fn request_id(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let id = client_request_id(&req).unwrap_or_else(new_request_id);
     let started = Instant::now();
-    let metrics = metrics::global();
-    let _in_flight = metrics.request_started();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let _in_flight = metrics::request_started();
+    // A clone of the router's shared pattern (no copy of the text).
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let span =
         tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
     req.extensions_mut().insert(RequestId(id.clone()));
@@ -90,23 +87,12 @@ pub async fn request_id(State(state): State<AppState>, mut req: Request, next: N
     }
     let elapsed = started.elapsed();
     let status = resp.status().as_u16();
-    metrics.count(
-        "promptsculptor_http_requests_total",
-        vec![("route", route.clone()), ("status", status.to_string())],
-        1,
-    );
-    metrics.observe(
-        "promptsculptor_http_request_duration_seconds",
-        vec![("route", route.clone())],
+    metrics::http_request_done(
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
+        status,
         elapsed,
+        llm_wait,
     );
-    if let Some(wait) = llm_wait {
-        metrics.observe(
-            "promptsculptor_host_overhead_seconds",
-            vec![("route", route)],
-            elapsed.saturating_sub(wait),
-        );
-    }
     let _guard = span.enter();
     tracing::info!(
         status,

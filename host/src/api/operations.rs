@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 use axum::{
     Extension, Json,
     extract::State,
-    http::StatusCode,
     response::{IntoResponse, Response},
 };
 
@@ -20,8 +19,8 @@ use super::{
     middleware::RequestId,
 };
 use crate::llm::LlmError;
-use crate::runtime::{Called, RuntimeError, analyzer, creator, remixer, tokens};
-use crate::store::{RequestRecord, StyleSource};
+use crate::runtime::{Called, Remixed, analyzer, creator, remixer, tokens};
+use crate::store::RequestRecord;
 
 const MAX_PROMPT_CHARS: usize = 100_000;
 const MAX_FIELD_CHARS: usize = 20_000;
@@ -207,14 +206,6 @@ pub async fn create(
     .await
 }
 
-fn style_not_found(name: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "style_not_found",
-        format!("no style named '{name}'; GET /api/v1/styles lists them"),
-    )
-}
-
 /// `use_llm` defaults to whether a provider is configured; asking for the
 /// LLM without one is a 503 before any plugin runs.
 fn resolve_use_llm(state: &AppState, asked: Option<bool>) -> Result<bool, ApiError> {
@@ -322,41 +313,25 @@ async fn run_remix(
     let instructions = optional_field(body.instructions, "instructions")?;
     let strategy_name = strategy_field(body.strategy)?;
     let use_llm = resolve_use_llm(state, body.use_llm)?;
-    let Some(style) = state.db.get_style(&style_name).await? else {
-        return Err(style_not_found(&style_name));
-    };
-    // A plugin's own styles go to that plugin; builtin and user styles to the
-    // default remixer.
-    let plugin = match (strategy_name, style.source_kind()) {
-        (Some(s), _) => Some(s),
-        (None, StyleSource::Plugin(p)) => Some(p),
-        (None, _) => None,
-    };
     let request = remixer::RemixRequest {
         prompt,
-        style: style.name.clone(),
+        style: style_name,
         instructions,
         variants: variants as u8,
         use_llm,
     };
-    rec.strategy = plugin.clone();
+    rec.strategy = strategy_name.clone();
     if state.request_log.logs_prompts() {
         rec.prompt = Some(request.prompt.clone());
     }
-    let called = match state.runtime.remix(plugin.as_deref(), request, id).await {
-        Ok(c) => c,
-        // The style was deleted between our lookup and the plugin's: that is
-        // the 404 a client expects, not the plugin's 422.
-        Err(RuntimeError::InvalidInput { .. })
-            if state.db.get_style(&style.name).await?.is_none() =>
-        {
-            return Err(style_not_found(&style.name));
-        }
-        Err(e) => return Err(e.into()),
-    };
+    // The runtime resolves the style and the plugin that owns it.
+    let called = state
+        .runtime
+        .remix(strategy_name.as_deref(), request, id)
+        .await?;
     note_called(rec, &called);
     let strategy = strategy(&called);
-    let r = called.value;
+    let Remixed { response: r, style } = called.value;
     if state.request_log.logs_prompts() {
         rec.completion = r.variants.first().cloned();
     }
@@ -364,9 +339,9 @@ async fn run_remix(
         prompt: r.variants.first().cloned().unwrap_or_default(),
         variants: r.variants,
         style: StyleRef {
-            name: style.name,
-            description: style.description,
-            source: style.source,
+            name: style.name.clone(),
+            description: style.description.clone(),
+            source: style.source.clone(),
         },
         changes: r.changes,
         strategy,

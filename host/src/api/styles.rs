@@ -23,7 +23,12 @@ const MAX_EXAMPLES: usize = 20;
 #[utoipa::path(get, operation_id = "list_styles", path = "/api/v1/styles", tag = "styles",
     responses((status = 200, description = "Every style, by name", body = StyleList)))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<StyleList>, ApiError> {
-    let styles = state.db.list_styles().await?;
+    let styles = state
+        .db
+        .list_styles()
+        .iter()
+        .map(|s| StyleRecord::clone(s))
+        .collect();
     Ok(Json(StyleList { styles }))
 }
 
@@ -72,8 +77,8 @@ pub async fn get(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    match state.db.get_style(&name).await? {
-        Some(s) => Ok(with_etag(StatusCode::OK, s)),
+    match state.db.get_style(&name) {
+        Some(s) => Ok(with_etag(StatusCode::OK, StyleRecord::clone(&s))),
         None => Err(not_found(&name)),
     }
 }
@@ -166,7 +171,7 @@ pub async fn update(
         )));
     }
     // Look first so an absent style is a 404 even when the body is invalid.
-    if state.db.get_style(&name).await?.is_none() {
+    if state.db.get_style(&name).is_none() {
         return Err(not_found(&name));
     }
     let update = StyleUpdate {

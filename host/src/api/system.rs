@@ -60,6 +60,6 @@ pub async fn metrics() -> impl axum::response::IntoResponse {
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        crate::metrics::global().render(),
+        crate::metrics::render(),
     )
 }

@@ -5,7 +5,8 @@ use super::*;
 pub(super) enum CallInput {
     Manifest,
     Analyze(analyzer::AnalyzeRequest),
-    Remix(remixer::RemixRequest),
+    /// A remix, with the style registry snapshot its style was resolved in.
+    Remix(remixer::RemixRequest, Arc<StyleSnapshot>),
     Create(creator::CreateRequest),
 }
 
@@ -16,7 +17,7 @@ impl CallInput {
         match self {
             CallInput::Manifest => false,
             CallInput::Analyze(r) => r.use_llm,
-            CallInput::Remix(r) => r.use_llm,
+            CallInput::Remix(r, _) => r.use_llm,
             CallInput::Create(r) => r.use_llm,
         }
     }
@@ -46,20 +47,7 @@ impl Runtime {
             Err(RuntimeError::Busy { .. }) => "busy",
             Err(_) => "trap",
         };
-        let m = crate::metrics::global();
-        m.observe(
-            "promptsculptor_plugin_call_duration_seconds",
-            vec![("plugin", plugin.name.clone())],
-            started.elapsed(),
-        );
-        m.count(
-            "promptsculptor_plugin_calls_total",
-            vec![
-                ("plugin", plugin.name.clone()),
-                ("outcome", outcome_label.to_string()),
-            ],
-            1,
-        );
+        crate::metrics::plugin_call_done(&plugin.name, outcome_label, started.elapsed());
         result
     }
 
@@ -94,7 +82,7 @@ impl Runtime {
             self.request_slots(plugin, deadline).await?
         };
         let use_llm = input.use_llm();
-        let state = CallState::new(
+        let mut state = CallState::new(
             Arc::clone(&self.inner.caps),
             Arc::from(plugin.name.as_str()),
             Arc::from(request_id),
@@ -103,6 +91,10 @@ impl Runtime {
             self.inner.settings.host_limits,
             use_llm,
         );
+        // A remix's plugin reads the registry version its style was found in.
+        if let CallInput::Remix(_, styles) = &input {
+            state.styles = Arc::clone(styles);
+        }
         let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(1);
@@ -264,7 +256,7 @@ async fn run(
                 CallInput::Manifest => {
                     Ok(CallOutput::Manifest(api.call_manifest(&mut *store).await?))
                 }
-                CallInput::Remix(r) => {
+                CallInput::Remix(r, _) => {
                     Ok(CallOutput::Remix(api.call_remix(&mut *store, &r).await?))
                 }
                 _ => Err(wasmtime::Error::msg(

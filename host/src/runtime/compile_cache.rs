@@ -105,7 +105,11 @@ impl CompileCache {
         // `Component::serialize` of the same file hash and engine config;
         // wasmtime still checks version and config compatibility and
         // refuses a mismatch, in which case the entry is discarded below.
-        match unsafe { Component::deserialize_file(engine, path) } {
+        // The workspace denies unsafe code; this is its one reasoned
+        // exception (loading skips Cranelift: ~0.1 ms instead of ~250 ms).
+        #[allow(unsafe_code)]
+        let loaded = unsafe { Component::deserialize_file(engine, path) };
+        match loaded {
             Ok(component) => {
                 touch(path);
                 Some(component)

@@ -46,7 +46,7 @@ use plugin::PluginPre;
 use state::CallState;
 
 use crate::llm::LlmError;
-use crate::store::NewStyle;
+use crate::store::{NewStyle, StyleRecord, StyleSnapshot, StyleSource};
 
 /// Errors of the runtime layer.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +59,12 @@ pub enum RuntimeError {
     UnknownStrategy {
         /// Kind asked for.
         kind: &'static str,
+        /// Name asked for.
+        name: String,
+    },
+    /// No style of that name is in the registry.
+    #[error("no style named '{name}'; GET /api/v1/styles lists them")]
+    UnknownStyle {
         /// Name asked for.
         name: String,
     },
@@ -201,6 +207,15 @@ pub struct Called<T> {
     pub version: String,
 }
 
+/// A remix's result and the style it applied (as the call saw it).
+#[derive(Debug)]
+pub struct Remixed {
+    /// What the plugin returned (validated).
+    pub response: remixer::RemixResponse,
+    /// The style, from the registry snapshot the call read.
+    pub style: Arc<StyleRecord>,
+}
+
 struct Inner {
     reload_lock: tokio::sync::Mutex<()>,
     engine: Engine,
@@ -314,24 +329,47 @@ impl Runtime {
         Ok(called(&plugin, value, usage))
     }
 
-    /// Remix with `strategy` (default: the configured remixer).
+    /// Remix into `request.style` with `strategy`; without one, a plugin's
+    /// own style goes to that plugin, a builtin or user style to the
+    /// configured remixer.
+    ///
+    /// The style is resolved in the in-memory registry snapshot, and the
+    /// plugin's `styles.get` reads that same snapshot: a style deleted
+    /// meanwhile cannot make the plugin refuse a style the host accepted.
     pub async fn remix(
         &self,
         strategy: Option<&str>,
         request: remixer::RemixRequest,
         request_id: &str,
-    ) -> Result<Called<remixer::RemixResponse>, RuntimeError> {
-        let plugin = self.resolve(PluginKind::Remix, strategy)?;
+    ) -> Result<Called<Remixed>, RuntimeError> {
+        let styles: Arc<StyleSnapshot> = self.inner.caps.db.styles();
+        let Some(style) = styles.get(&request.style).cloned() else {
+            return Err(RuntimeError::UnknownStyle {
+                name: request.style,
+            });
+        };
+        let owner = match style.source_kind() {
+            StyleSource::Plugin(p) => Some(p),
+            StyleSource::Builtin | StyleSource::User => None,
+        };
+        let plugin = self.resolve(PluginKind::Remix, strategy.or(owner.as_deref()))?;
         let (prompt, wanted) = (request.prompt.clone(), request.variants);
         let (out, usage) = self
-            .call(&plugin, CallInput::Remix(request), request_id)
+            .call(&plugin, CallInput::Remix(request, styles), request_id)
             .await?;
         let CallOutput::Remix(result) = out else {
             return Err(wrong_shape(&plugin));
         };
         let value = result.map_err(|e| plugin_error(&plugin, e))?;
         validate::remix(&prompt, wanted, &value).map_err(|m| invalid(&plugin, m))?;
-        Ok(called(&plugin, value, usage))
+        Ok(called(
+            &plugin,
+            Remixed {
+                response: value,
+                style,
+            },
+            usage,
+        ))
     }
 
     /// Create with `strategy` (default: the configured creator).

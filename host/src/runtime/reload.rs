@@ -425,14 +425,9 @@ impl Runtime {
             .load_file(&file, bytes, sha.clone())
             .await
             .map(Arc::new);
-        crate::metrics::global().count(
-            "promptsculptor_plugin_reloads_total",
-            vec![(
-                "outcome",
-                if outcome.is_ok() { "ok" } else { "error" }.to_string(),
-            )],
-            1,
-        );
+        let reload_outcome = if outcome.is_ok() { "ok" } else { "error" };
+        ::metrics::counter!(crate::metrics::PLUGIN_RELOADS, "outcome" => reload_outcome)
+            .increment(1);
         match outcome {
             Ok(p) => {
                 tracing::info!(

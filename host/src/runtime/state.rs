@@ -14,7 +14,7 @@ use super::bindings::{llm, log, styles, tokenizer, types};
 use super::tokens;
 use crate::llm::{self as provider, LlmError, SharedProvider};
 use crate::metrics;
-use crate::store::{Db, StyleRecord};
+use crate::store::{Db, StyleRecord, StyleSnapshot};
 
 /// What the host grants every plugin: shared by all calls.
 pub struct Capabilities {
@@ -99,6 +99,10 @@ pub struct CallState {
     pub(super) limit_hit: Option<String>,
     pub(super) stdout: MemoryOutputPipe,
     pub(super) stderr: MemoryOutputPipe,
+    /// The style registry this call reads (`styles.get`/`styles.list`):
+    /// pinned when the call starts, so a remix's plugin sees the very
+    /// version the host resolved the style in, and reads cost no query.
+    pub(super) styles: Arc<StyleSnapshot>,
 }
 
 impl CallState {
@@ -126,7 +130,9 @@ impl CallState {
             .memory_size(memory_bytes)
             .trap_on_grow_failure(true)
             .build();
+        let styles = caps.db.styles();
         CallState {
+            styles,
             wasi,
             table: ResourceTable::new(),
             limits,
@@ -295,22 +301,14 @@ impl llm::Host for CallState {
             ok = result.is_ok(),
             "llm call"
         );
-        let m = metrics::global();
-        let model = match &result {
-            Ok(r) => r.model.clone(),
-            Err(_) => provider.model().to_string(),
-        };
-        let labels = || {
-            vec![
-                ("provider", provider.name().to_string()),
-                ("model", model.clone()),
-            ]
-        };
-        m.observe(
-            "promptsculptor_llm_call_duration_seconds",
-            labels(),
-            elapsed,
-        );
+        // One shared copy of the model name serves every series below.
+        let model = ::metrics::SharedString::from(Arc::<str>::from(match &result {
+            Ok(r) => r.model.as_str(),
+            Err(_) => provider.model(),
+        }));
+        let provider_name = provider.name();
+        ::metrics::histogram!(metrics::LLM_CALL_DURATION, "provider" => provider_name, "model" => model.clone())
+            .record(elapsed);
         let outcome = match &result {
             Ok(_) => "ok",
             Err(LlmError::NotConfigured) => "not_configured",
@@ -321,14 +319,12 @@ impl llm::Host for CallState {
             Err(LlmError::InvalidRequest(_)) => "invalid_request",
             Err(LlmError::BadResponse(_)) => "bad_response",
         };
-        let mut with_outcome = labels();
-        with_outcome.push(("outcome", outcome.to_string()));
-        m.count("promptsculptor_llm_calls_total", with_outcome, 1);
+        ::metrics::counter!(metrics::LLM_CALLS, "provider" => provider_name, "model" => model.clone(), "outcome" => outcome)
+            .increment(1);
         if let Ok(r) = &result {
             for (direction, n) in [("input", r.input_tokens), ("output", r.output_tokens)] {
-                let mut l = labels();
-                l.push(("direction", direction.to_string()));
-                m.count("promptsculptor_llm_tokens_total", l, u64::from(n));
+                ::metrics::counter!(metrics::LLM_TOKENS, "provider" => provider_name, "model" => model.clone(), "direction" => direction)
+                    .increment(u64::from(n));
             }
         }
         Ok(match result {
@@ -369,18 +365,18 @@ fn request_bytes(r: &llm::ChatRequest) -> usize {
         .saturating_add(messages)
 }
 
-fn to_wit_style(s: StyleRecord) -> types::Style {
+fn to_wit_style(s: &StyleRecord) -> types::Style {
     types::Style {
-        name: s.name,
-        description: s.description,
-        source: s.source,
-        instructions: s.instructions,
+        name: s.name.clone(),
+        description: s.description.clone(),
+        source: s.source.clone(),
+        instructions: s.instructions.clone(),
         examples: s
             .examples
-            .into_iter()
+            .iter()
             .map(|e| types::StyleExample {
-                before: e.before,
-                after: e.after,
+                before: e.before.clone(),
+                after: e.after.clone(),
             })
             .collect(),
     }
@@ -388,26 +384,16 @@ fn to_wit_style(s: StyleRecord) -> types::Style {
 
 impl styles::Host for CallState {
     async fn get(&mut self, name: String) -> wasmtime::Result<Option<types::Style>> {
+        // A name longer than any style name can match nothing; answered
+        // without a lookup.
         if name.len() > MAX_STYLE_NAME {
             return Ok(None);
         }
-        let style = self
-            .caps
-            .db
-            .get_style(&name)
-            .await
-            .map_err(wasmtime::Error::msg)?;
-        Ok(style.map(to_wit_style))
+        Ok(self.styles.get(&name).map(|s| to_wit_style(s)))
     }
 
     async fn list(&mut self) -> wasmtime::Result<Vec<types::Style>> {
-        let styles = self
-            .caps
-            .db
-            .list_styles()
-            .await
-            .map_err(wasmtime::Error::msg)?;
-        Ok(styles.into_iter().map(to_wit_style).collect())
+        Ok(self.styles.iter().map(|s| to_wit_style(s)).collect())
     }
 }
 

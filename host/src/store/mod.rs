@@ -2,9 +2,12 @@
 //!
 //! One connection behind a mutex, used only from `spawn_blocking`, so async
 //! workers never wait on disk. WAL mode keeps readers and the writer apart.
+//! Style reads never reach it: they are served from an in-memory snapshot
+//! (snapshot.rs) that every committed style write replaces.
 
 mod migrations;
 mod request_log;
+mod snapshot;
 mod styles;
 
 use std::{
@@ -16,7 +19,10 @@ use std::{
 use rusqlite::Connection;
 
 pub use request_log::{RequestLog, RequestRecord, Retention};
+pub use snapshot::StyleSnapshot;
 pub use styles::{IfMatch, NewStyle, Stale, StyleExample, StyleRecord, StyleSource, StyleUpdate};
+
+use snapshot::StyleCache;
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +48,8 @@ pub enum StoreError {
 #[derive(Clone)]
 pub struct Db {
     conn: Arc<Mutex<Connection>>,
+    /// Every style, in memory; replaced after each committed style write.
+    styles: StyleCache,
 }
 
 impl Db {
@@ -62,9 +70,28 @@ impl Db {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrations::apply(&mut conn)?;
+        let styles = StyleCache::default();
+        styles.reload(&conn)?;
         Ok(Db {
             conn: Arc::new(Mutex::new(conn)),
+            styles,
         })
+    }
+
+    /// The style registry as of the last committed write: one atomic load,
+    /// no query and no thread hand-off. Hold the `Arc` to read one
+    /// consistent version across several lookups.
+    pub fn styles(&self) -> Arc<StyleSnapshot> {
+        self.styles.load()
+    }
+
+    /// Replace the style snapshot with what the database holds now. Only
+    /// needed when something other than this `Db` wrote styles (another
+    /// instance on a shared database); this handle's own writes publish
+    /// their snapshot before they return.
+    pub async fn refresh_styles(&self) -> Result<(), StoreError> {
+        let cache = self.styles.clone();
+        self.call(move |c| cache.reload(c)).await
     }
 
     /// Run `f` with the connection on the blocking pool.

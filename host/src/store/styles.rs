@@ -2,12 +2,13 @@
 //! (REST CRUD) and plugin styles (present while their plugin is loaded).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Db, StoreError};
+use super::{Db, StoreError, StyleSnapshot};
 
 /// One before/after pair of a style.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -191,6 +192,13 @@ fn get_sync(conn: &Connection, name: &str) -> Result<Option<StyleRecord>, StoreE
     row.map(decode).transpose()
 }
 
+/// Every stored style, ordered by name (the snapshot's source).
+pub(super) fn load_all(conn: &Connection) -> Result<Vec<StyleRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM styles ORDER BY name"))?;
+    let rows = stmt.query_map([], from_row)?;
+    rows.map(|r| decode(r?)).collect()
+}
+
 /// A transaction that takes the write lock up front. A deferred
 /// read-then-write transaction fails with SQLITE_BUSY_SNAPSHOT when another
 /// connection (the request-log writer) committed in between, and the busy
@@ -242,25 +250,19 @@ fn read_only_reason(record: &StyleRecord) -> Option<String> {
 }
 
 impl Db {
-    /// Every style, ordered by name.
-    pub async fn list_styles(&self) -> Result<Vec<StyleRecord>, StoreError> {
-        self.call(|c| {
-            let mut stmt =
-                c.prepare_cached(&format!("SELECT {COLUMNS} FROM styles ORDER BY name"))?;
-            let rows = stmt.query_map([], from_row)?;
-            rows.map(|r| decode(r?)).collect()
-        })
-        .await
+    /// Every style, ordered by name, from the in-memory snapshot.
+    pub fn list_styles(&self) -> Arc<StyleSnapshot> {
+        self.styles()
     }
 
-    /// One style by name.
-    pub async fn get_style(&self, name: &str) -> Result<Option<StyleRecord>, StoreError> {
-        let name = name.to_string();
-        self.call(move |c| get_sync(c, &name)).await
+    /// One style by name, from the in-memory snapshot.
+    pub fn get_style(&self, name: &str) -> Option<Arc<StyleRecord>> {
+        self.styles().get(name).cloned()
     }
 
     /// Insert a user style; `Conflict` when the name is taken.
     pub async fn create_style(&self, style: NewStyle) -> Result<StyleRecord, StoreError> {
+        let cache = self.styles.clone();
         self.call(move |c| {
             let examples = encode_examples(&style.examples)?;
             let inserted = c.execute(
@@ -274,8 +276,12 @@ impl Db {
                     style.name
                 )));
             }
-            get_sync(c, &style.name)?
-                .ok_or_else(|| StoreError::NotFound(format!("style '{}'", style.name)))
+            let record = get_sync(c, &style.name)?
+                .ok_or_else(|| StoreError::NotFound(format!("style '{}'", style.name)))?;
+            // Published before the connection is released: the next remix
+            // (and the 201 itself) sees the style.
+            cache.put(record.clone());
+            Ok(record)
         })
         .await
     }
@@ -307,6 +313,7 @@ impl Db {
         if_match: Option<IfMatch>,
     ) -> Result<Result<StyleRecord, Stale>, StoreError> {
         let name = name.to_string();
+        let cache = self.styles.clone();
         self.call(move |c| {
             let tx = write_tx(c)?;
             if let Err(stale) = editable_style(&tx, &name, if_match.as_ref())? {
@@ -325,6 +332,7 @@ impl Db {
             let record = get_sync(&tx, &name)?
                 .ok_or_else(|| StoreError::NotFound(format!("style '{name}'")))?;
             tx.commit()?;
+            cache.put(record.clone());
             Ok(Ok(record))
         })
         .await
@@ -347,6 +355,7 @@ impl Db {
         if_match: Option<IfMatch>,
     ) -> Result<Result<(), Stale>, StoreError> {
         let name = name.to_string();
+        let cache = self.styles.clone();
         self.call(move |c| {
             let tx = write_tx(c)?;
             if let Err(stale) = editable_style(&tx, &name, if_match.as_ref())? {
@@ -354,6 +363,7 @@ impl Db {
             }
             tx.execute("DELETE FROM styles WHERE name = ?1", [&name])?;
             tx.commit()?;
+            cache.remove(&name);
             Ok(Ok(()))
         })
         .await
@@ -380,6 +390,7 @@ impl Db {
         R: Send + 'static,
         F: FnOnce(&[(String, String)]) -> R + Send + 'static,
     {
+        let cache = self.styles.clone();
         self.call(move |c| {
             let tx = write_tx(c)?;
             let mut refused: Vec<(String, String)> = Vec::new();
@@ -462,8 +473,12 @@ impl Db {
                 tx.execute("DELETE FROM styles WHERE source = ?1", [source])?;
             }
             tx.commit()?;
-            // Still holding the connection: readers see the new styles only
-            // together with the new plugin table.
+            // Still holding the connection: the new styles are published
+            // right before the new plugin table, so a request that sees the
+            // new table sees its styles (the snapshot comes first: a style
+            // may briefly exist before its plugin serves it, never the
+            // reverse).
+            cache.reload(c)?;
             Ok(swap(&refused))
         })
         .await

@@ -19,6 +19,7 @@
 //! | `tokenize-huge N` | counts the tokens of a 40 MiB one-word text (BPE's worst case) N times (default 16) with the host's tokenizer |
 //! | `tokenize-loop BYTES` | counts the tokens of a BYTES-long one-word text (default 1 MiB) over and over, forever |
 //! | `styles-get-long` | asks `styles.get` for a 65-byte and a 16 MiB name (reports what came back) |
+//! | `styles-get NAME` | asks `styles.get` and `styles.list` for `NAME` (reports source and instructions, or none) |
 //! | `llm-huge BYTES` | one LLM call with a BYTES-long message (default 40 MiB), then a small one; both ask max-tokens u32::MAX |
 //! | `llm-anyway` | reports `llm.available()` and makes an LLM call whatever the request's `use-llm` says |
 //!
@@ -202,6 +203,18 @@ mod component {
                         std::hint::black_box(tokenizer::count(&text, "o200k_base"));
                     }
                 }
+                "styles-get" => {
+                    let got = match styles::get(arg) {
+                        Some(s) => format!("styles-get:found:{}:{}", s.source, s.instructions),
+                        None => "styles-get:none".to_string(),
+                    };
+                    let listed = styles::list().iter().any(|s| s.name == arg);
+                    Ok(answer(
+                        &req,
+                        vec![got, format!("styles-list:{listed}")],
+                        Vec::new(),
+                    ))
+                }
                 "styles-get-long" => {
                     let seen = [65, 16 << 20]
                         .iter()
@@ -259,5 +272,11 @@ mod component {
         }
     }
 
-    export!(Evil);
+    // wit-bindgen's export glue (the canonical-ABI entry points: unsafe fns
+    // with export_name) is generated into this crate; it is the only unsafe
+    // code here and is allowed on exactly that expansion.
+    #[allow(unsafe_code)]
+    const _: () = {
+        export!(Evil);
+    };
 }

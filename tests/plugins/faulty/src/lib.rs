@@ -69,6 +69,8 @@ mod component {
 
         fn analyze(req: AnalyzeRequest) -> Result<AnalyzeResponse, PluginError> {
             match req.prompt.trim() {
+                // Trapping on request is this test plugin's purpose.
+                #[allow(clippy::panic)]
                 "trap" => panic!("faulty plugin asked to trap"),
                 "loop" => {
                     let mut n: u64 = 0;

@@ -1,0 +1,5 @@
+//! Sets the compile-time variable that selects this variant of the shared source.
+
+fn main() {
+    println!("cargo::rustc-env=PS_TEST_STYLER_MANY=40000");
+}
