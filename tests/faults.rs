@@ -17,7 +17,7 @@ use std::{
 
 use common::llm::{FakeLlm, Reply, TEST_KEY};
 use common::rawhttp::{Fault, RawProvider};
-use common::{Options, Resp, Server};
+use common::{Options, Resp, Server, percentile, suggestions};
 use serde_json::{Value, json};
 
 const VAGUE: &str =
@@ -61,25 +61,6 @@ async fn assert_idle(s: &Server) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("in-flight gauge stuck at {last} (idle is 1): a request or task leaked");
-}
-
-fn suggestions(r: &Resp) -> Vec<String> {
-    r.json["suggestions"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 // ---------------------------------------------------------------- evil plugins

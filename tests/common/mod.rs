@@ -204,6 +204,11 @@ impl Server {
         self.dir.path().join("plugins")
     }
 
+    /// Pid of the server process (the harness spawns the binary itself).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The log so far, one string.
     pub fn log_text(&self) -> String {
         self.logs.lock().map(|l| l.join("\n")).unwrap_or_default()
@@ -354,4 +359,37 @@ impl Resp {
         );
         message
     }
+}
+
+/// The `suggestions` strings of an analyze answer (the evil test plugin
+/// reports what its attacks saw there).
+pub fn suggestions(r: &Resp) -> Vec<String> {
+    r.json["suggestions"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The `p` quantile (0..=1) of sorted durations; zero when empty.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Peak resident set size of process `pid` (`VmHWM`), in MiB.
+pub fn peak_rss_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb / 1024)
+        .expect("VmHWM")
 }

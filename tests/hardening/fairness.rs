@@ -15,7 +15,7 @@ use std::{
 
 use serde_json::{Value, json};
 
-use crate::common::{self, Options, Resp, Server};
+use crate::common::{self, Options, Resp, Server, percentile};
 
 const VAGUE: &str =
     "Write some stuff about our product and a few things customers might like, etc.";
@@ -72,14 +72,6 @@ fn spawn_holders(
         })
         .collect();
     (handles, done)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 /// 20 concurrent calls to a plugin that holds its slot, on a pool of 8 with

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::common::llm::{FakeLlm, Reply};
-use crate::common::{Options, Resp, Server};
+use crate::common::{Options, Server, peak_rss_mib, suggestions};
 
 fn evil_opts() -> Options {
     Options::default()
@@ -32,44 +32,6 @@ fn evil_opts() -> Options {
 
 fn evil(prompt: &str, use_llm: bool) -> Value {
     json!({ "prompt": prompt, "strategy": "evil", "use_llm": use_llm })
-}
-
-fn suggestions(r: &Resp) -> Vec<String> {
-    r.json["suggestions"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The server process of `s`: the `promptsculptor` process whose working
-/// directory is the server's temp dir (the harness starts it there).
-fn server_pid(s: &Server) -> u32 {
-    let dir = s.dir.path().canonicalize().expect("temp dir");
-    for entry in std::fs::read_dir("/proc").expect("/proc") {
-        let Ok(entry) = entry else { continue };
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let cwd = std::fs::read_link(entry.path().join("cwd"));
-        let exe = std::fs::read_link(entry.path().join("exe"));
-        if let (Ok(cwd), Ok(exe)) = (cwd, exe)
-            && cwd == dir
-            && exe
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("promptsculptor"))
-        {
-            return pid;
-        }
-    }
-    panic!("no promptsculptor process runs in {}", dir.display());
 }
 
 /// CPU time (user + system) the process has used so far.
@@ -83,17 +45,6 @@ fn cpu_time(pid: u32) -> Duration {
         fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
     // USER_HZ is 100 on every Linux this suite runs on.
     Duration::from_millis(ticks * 10)
-}
-
-/// Peak resident set size of the process (VmHWM), in MiB.
-fn peak_rss_mib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map(|kb| kb / 1024)
-        .expect("VmHWM")
 }
 
 /// CPU the process burns during `window` after a call ended. A measurement
@@ -114,7 +65,7 @@ async fn cpu_during(pid: u32, window: Duration) -> Duration {
 async fn tokenizer_input_is_capped_and_its_work_ends_with_the_call() {
     let s = Server::start(evil_opts()).await;
     s.wait_ready().await;
-    let pid = server_pid(&s);
+    let pid = s.pid();
     let rss_before = peak_rss_mib(pid);
 
     let started = Instant::now();

@@ -13,13 +13,13 @@
 //!   taken by a user style) is retried by itself, without a file event.
 
 use std::{
-    path::{Path, PathBuf},
+    path::Path,
     time::{Duration, Instant},
 };
 
 use serde_json::{Value, json};
 
-use crate::common::{self, Options, Server};
+use crate::common::{self, Options, Server, peak_rss_mib};
 
 /// Copy `src` into `dir/name` the way a careful deployer does: write a
 /// temp file, then rename over the target.
@@ -300,42 +300,12 @@ async fn manifest_with_too_many_styles_is_refused_quickly() {
     assert_eq!(row(&s, "styler-many.wasm").await["status"], "error");
 }
 
-/// Pid of the server process `s` (its working directory is its temp dir).
-fn server_pid(s: &Server) -> u32 {
-    let want = std::fs::canonicalize(s.dir.path()).expect("canonical temp dir");
-    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let cwd: PathBuf = match std::fs::read_link(entry.path().join("cwd")) {
-            Ok(c) => c,
-            Err(_) => continue,
-        };
-        let exe = std::fs::read_link(entry.path().join("exe")).unwrap_or_default();
-        if cwd == want && exe.to_string_lossy().contains("promptsculptor") {
-            return pid;
-        }
-    }
-    panic!("server process not found");
-}
-
-/// Peak resident set size of `pid`, in MiB (`VmHWM`).
-fn peak_rss_mib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map(|kb| kb / 1024)
-        .expect("VmHWM")
-}
-
 #[tokio::test]
 async fn oversized_component_is_refused_without_being_read() {
     let s = Server::start(Options::default()).await;
     s.wait_ready().await;
     let dir = s.plugins_dir();
-    let pid = server_pid(&s);
+    let pid = s.pid();
     let before = peak_rss_mib(pid);
 
     // 2 GiB, sparse: costs no disk, but a reader would have to hold it all.
