@@ -15,7 +15,7 @@ use std::{
 use promptsculptor::runtime::{
     Capabilities, EngineLimits, Runtime, RuntimeSettings, analyzer, creator, remixer,
 };
-use promptsculptor::store::Db;
+use promptsculptor::store::{Db, StoreConfig};
 
 const SEQUENTIAL: usize = 2_000;
 const CONCURRENT: usize = 4_000;
@@ -40,7 +40,11 @@ async fn runtime(pooling: bool, dir: &std::path::Path) -> Runtime {
         )
         .expect("built plugins (run scripts/build-plugins)");
     }
-    let db = Db::open(&dir.join("bench.db")).expect("db");
+    let db = Db::open(&StoreConfig::Sqlite {
+        path: dir.join("bench.db"),
+    })
+    .await
+    .expect("db");
     let rt = Runtime::new(
         RuntimeSettings {
             plugins_dir: plugins,
@@ -60,6 +64,7 @@ async fn runtime(pooling: bool, dir: &std::path::Path) -> Runtime {
             default_remix: "remix".into(),
             default_create: "create".into(),
             load: Default::default(),
+            share_compiled: false,
         },
         Capabilities { llm: None, db },
     )

@@ -156,6 +156,31 @@ pub struct Config {
     /// Comma-separated API keys; when set, /api/v1/* requires `Authorization: Bearer <key>`.
     #[arg(long, env = "PROMPTSCULPTOR_API_KEYS", hide_env_values = true)]
     pub api_keys: Option<Secret>,
+    /// Comma-separated admin keys: the only keys accepted by the plugin
+    /// publishing endpoints; also valid API keys.
+    #[arg(long, env = "PROMPTSCULPTOR_ADMIN_KEYS", hide_env_values = true)]
+    pub admin_keys: Option<Secret>,
+    /// PostgreSQL URL (`postgres://user:pass@host:port/db?sslmode=…`); when
+    /// set, the registry, request log and published plugins live there and
+    /// `PROMPTSCULPTOR_DB` is not used.
+    #[arg(long, env = "PROMPTSCULPTOR_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<Secret>,
+    /// Deadline of one database operation, in seconds; past it a write
+    /// answers 503 `storage_unavailable`.
+    #[arg(
+        long,
+        env = "PROMPTSCULPTOR_DATABASE_TIMEOUT_SECS",
+        default_value_t = 5
+    )]
+    pub database_timeout_secs: u64,
+    /// Share compiled code of published plugins through the database, so
+    /// the other instances of the same build load a publish in
+    /// milliseconds instead of compiling it (needs the compile cache).
+    #[arg(long, env = "PROMPTSCULPTOR_SHARE_COMPILED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub share_compiled: bool,
+    /// Connections in the PostgreSQL pool (besides the listener's own).
+    #[arg(long, env = "PROMPTSCULPTOR_DATABASE_POOL_SIZE", default_value_t = 8)]
+    pub database_pool_size: usize,
     /// Deadline of one LLM call, retries included, in seconds.
     #[arg(long, env = "PROMPTSCULPTOR_LLM_TIMEOUT_SECS", default_value_t = 60)]
     pub llm_timeout_secs: u64,
@@ -361,16 +386,23 @@ impl Config {
 
     /// The configured API keys (empty: authentication off).
     pub fn api_keys(&self) -> Vec<String> {
-        self.api_keys
-            .as_ref()
-            .map(|s| {
-                s.expose()
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|k| !k.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default()
+        split_keys(self.api_keys.as_ref())
     }
+
+    /// The configured admin keys (empty: publishing disabled).
+    pub fn admin_keys(&self) -> Vec<String> {
+        split_keys(self.admin_keys.as_ref())
+    }
+}
+
+fn split_keys(keys: Option<&Secret>) -> Vec<String> {
+    keys.map(|s| {
+        s.expose()
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(str::to_string)
+            .collect()
+    })
+    .unwrap_or_default()
 }

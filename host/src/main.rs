@@ -30,6 +30,9 @@ enum Command {
     /// GET /readyz of a running server: exit 0 on 200, else 1 with the reason
     /// on stderr (the container image's HEALTHCHECK).
     Healthcheck(cli::HealthcheckArgs),
+    /// Database tools: `db import --from FILE.db [--request-log]`.
+    #[command(subcommand)]
+    Db(cli::DbCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -48,6 +51,10 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Serve(config)) => config,
         Some(Command::Plugin(command)) => std::process::exit(cli::run(command)),
         Some(Command::Healthcheck(args)) => std::process::exit(cli::healthcheck(&args)),
+        Some(Command::Db(command)) => {
+            init_logging(LogFormat::Text);
+            std::process::exit(cli::db::run(command))
+        }
         None => anyhow::bail!("no command given; try `promptsculptor serve`"),
     };
     init_logging(config.log_format);
@@ -81,6 +88,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .context("startup failed")?;
     let addr = listener.local_addr().context("no local address")?;
+    let request_log = app.request_log.clone();
     // Tests and scripts read the bound address (port 0 picks a free one) from this line.
     tracing::info!("PromptSculptor listening on http://{addr}");
     axum::serve(
@@ -91,6 +99,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     .with_graceful_shutdown(shutdown_signal())
     .await
     .context("server failed")?;
+    // Rows of the last requests, written before the process ends.
+    request_log.close().await;
     tracing::info!("shut down cleanly");
     Ok(())
 }

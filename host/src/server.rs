@@ -14,7 +14,7 @@ use crate::runtime::{
     CacheLimits, Capabilities, EngineLimits, HostLimits, LoadLimits, Runtime, RuntimeError,
     RuntimeSettings, tokens,
 };
-use crate::store::{Db, RequestLog, Retention, StoreError};
+use crate::store::{Db, RequestLog, Retention, StoreConfig, StoreError};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -22,7 +22,7 @@ pub enum StartupError {
     /// The database could not be opened or migrated.
     #[error("database {path}: {source}")]
     Database {
-        /// The file.
+        /// The file or server (without credentials).
         path: String,
         /// The cause.
         source: StoreError,
@@ -87,6 +87,8 @@ pub struct App {
     pub runtime: Runtime,
     /// Hot reload of the plugins folder; `None` when it cannot be watched.
     pub watcher: Option<crate::runtime::PluginWatcher>,
+    /// The request log, to flush at shutdown.
+    pub request_log: RequestLog,
 }
 
 /// Open everything and load the plugins.
@@ -96,17 +98,14 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
     // The BPE vocabularies take a few hundred ms to parse; do it beside the
     // rest of startup instead of in the first request.
     let warm = tokio::task::spawn_blocking(tokens::warm_up);
-    let db_path = config.db.clone();
-    let db = tokio::task::spawn_blocking(move || Db::open(&db_path))
+    let store = store_config(config);
+    let db = Db::open(&store)
         .await
-        .map_err(|e| StartupError::Database {
-            path: config.db.display().to_string(),
-            source: StoreError::Worker(e.to_string()),
-        })?
         .map_err(|source| StartupError::Database {
-            path: config.db.display().to_string(),
+            path: store.describe(),
             source,
         })?;
+    tracing::info!(database = %store.describe(), "store opened");
     let provider = build_provider(config)?;
     match &provider {
         Some(p) => tracing::info!(
@@ -147,6 +146,7 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
             max_styles_per_plugin: config.max_styles_per_plugin,
             max_manifest_bytes: config.max_manifest_bytes,
         },
+        share_compiled: config.share_compiled,
     };
     let runtime = Runtime::new(
         settings,
@@ -165,34 +165,63 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
         }
     };
     let _ = warm.await;
+    follow_published_plugins(&db, &runtime);
     let request_log = RequestLog::start(
-        &config.db,
+        &db,
         config.log_prompts,
         Retention {
             max_age_days: config.request_log_max_age_days,
             max_rows: config.request_log_max_rows,
         },
-    )
-    .map_err(|source| StartupError::Database {
-        path: config.db.display().to_string(),
-        source,
-    })?;
+    );
     let state = AppState {
         runtime: runtime.clone(),
         db,
         llm_configured,
         max_body_bytes: config.max_body_bytes,
         api_keys: AppState::digest_keys(&config.api_keys()),
+        admin_keys: AppState::digest_keys(&config.admin_keys()),
         rate_limiter: config
             .rate_limit_per_min
             .map(|n| RateLimiter::start(n, config.trusted_proxies.clone())),
-        request_log,
+        request_log: request_log.clone(),
     };
     Ok(App {
         router: api::router(state),
         runtime,
         watcher,
+        request_log,
     })
+}
+
+/// The database the configuration names: PostgreSQL when a URL is set,
+/// else the SQLite file.
+pub fn store_config(config: &Config) -> StoreConfig {
+    match config.database_url.as_ref().map(|u| u.expose().trim()) {
+        Some(url) if !url.is_empty() => StoreConfig::Postgres {
+            url: url.to_string(),
+            pool_size: config.database_pool_size.max(1),
+            timeout: Duration::from_secs(config.database_timeout_secs.max(1)),
+        },
+        _ => StoreConfig::Sqlite {
+            path: config.db.clone(),
+        },
+    }
+}
+
+/// Reload the plugin table whenever the store says published plugins may
+/// have changed under this instance (another instance published, rolled
+/// back or deleted one, or the database came back after an outage). The
+/// watch channel coalesces a burst of changes into one reload.
+fn follow_published_plugins(db: &Db, runtime: &Runtime) {
+    let mut changes = db.plugin_changes();
+    let runtime = runtime.clone();
+    tokio::spawn(async move {
+        // Ends when the store drops its sender (SQLite: at once).
+        while changes.changed().await.is_ok() {
+            runtime.reload().await;
+        }
+    });
 }
 
 fn absolute(p: &std::path::Path) -> std::path::PathBuf {

@@ -312,3 +312,87 @@ pub struct PluginList {
     /// Every plugin file seen, by file name.
     pub plugins: Vec<crate::runtime::PluginStatus>,
 }
+
+/// `POST /api/v1/plugins/{name}/rollback` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackBody {
+    /// sha256 of the version to serve (64 lowercase hex digits), as listed
+    /// by `GET /api/v1/plugins/{name}/versions`.
+    #[schema(required = true, nullable = false, pattern = "^[0-9a-f]{64}$")]
+    pub sha256: Option<String>,
+}
+
+/// A published version of a plugin.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PluginVersionDto {
+    /// Version from the component's manifest (may repeat across uploads).
+    pub version: String,
+    /// sha256 of the component, hex: the version's identity.
+    pub sha256: String,
+    /// When it was first uploaded (RFC 3339, UTC).
+    pub uploaded_at: String,
+    /// Whether it is the version the fleet serves.
+    pub active: bool,
+}
+
+impl From<crate::store::PluginVersion> for PluginVersionDto {
+    fn from(v: crate::store::PluginVersion) -> PluginVersionDto {
+        PluginVersionDto {
+            version: v.version,
+            sha256: v.sha256,
+            uploaded_at: v.uploaded_at,
+            active: v.active,
+        }
+    }
+}
+
+/// `GET /api/v1/plugins/{name}/versions` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VersionList {
+    /// Published versions, newest first; empty for a plugin served only
+    /// from the plugins folder.
+    pub versions: Vec<PluginVersionDto>,
+}
+
+/// A Wasm component, the raw body of `PUT /api/v1/plugins/{name}`.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)] // only its schema is used
+pub struct WasmComponent(Vec<u8>);
+
+/// `GET /readyz` answer when ready.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ready {
+    /// `ready`.
+    #[schema(example = "ready")]
+    pub status: String,
+    /// `ok`.
+    #[schema(example = "ok")]
+    pub database: String,
+    /// `ok`.
+    #[schema(example = "ok")]
+    pub plugins: String,
+    /// `sqlite` or `postgres`.
+    #[schema(example = "sqlite")]
+    pub backend: String,
+}
+
+/// `GET /readyz` answer when not ready: the error shape plus what is missing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotReady {
+    /// `not_ready`.
+    #[schema(example = "not_ready")]
+    pub status: String,
+    /// `ok` or `unavailable`.
+    #[schema(example = "unavailable")]
+    pub database: String,
+    /// `ok` or `missing` (a default analyze, remix or create plugin is not loaded).
+    #[schema(example = "ok")]
+    pub plugins: String,
+    /// `sqlite` or `postgres`.
+    #[schema(example = "postgres")]
+    pub backend: String,
+    /// Why, in the error shape (`code: not_ready`).
+    pub error: ErrorDetail,
+}

@@ -10,7 +10,7 @@ use axum::{
 use serde_json::json;
 
 use crate::llm::LlmError;
-use crate::runtime::RuntimeError;
+use crate::runtime::{PublishError, RuntimeError};
 use crate::store::{Stale, StoreError};
 
 /// An error answer: status, stable snake_case code, actionable message.
@@ -53,6 +53,17 @@ impl ApiError {
             "precondition_failed",
             message,
         )
+    }
+
+    /// 503 `storage_unavailable`: the database cannot be reached now. The
+    /// server reconnects by itself, so a client may retry after a second.
+    pub fn storage_unavailable(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "storage_unavailable",
+            message: message.into(),
+            retry_after: Some(1),
+        }
     }
 
     /// 404 for a path no route matches.
@@ -223,14 +234,142 @@ impl From<StoreError> for ApiError {
                 format!("{what} does not exist; GET /api/v1/styles lists them"),
             ),
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "style_conflict", m),
-            other => {
-                tracing::error!("storage failure: {other}");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "storage_error",
-                    "the database failed; try again",
-                )
+            other => storage_failure(other),
+        }
+    }
+}
+
+/// The answer for a storage failure that is not about a particular row:
+/// 503 while the database is unreachable, else 500 (details only in the log).
+fn storage_failure(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Unavailable(reason) => {
+            tracing::warn!("storage unavailable: {reason}");
+            ApiError::storage_unavailable(format!(
+                "the database is unavailable ({}); the server reconnects by itself: retry shortly",
+                unavailable_reason(&reason)
+            ))
+        }
+        other => {
+            tracing::error!("storage failure: {other}");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "storage_error",
+                "the database failed; try again",
+            )
+        }
+    }
+}
+
+/// A sentence on why the database is unusable, for `/readyz`.
+pub fn database_problem(e: &StoreError) -> String {
+    match e {
+        StoreError::Unavailable(reason) => format!(
+            "the database is unavailable: {}",
+            unavailable_reason(reason)
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// The cause inside `StoreError::Unavailable`, without a leading "the
+/// database is unavailable:" that the store may already have written, so
+/// a message never says it twice.
+fn unavailable_reason(reason: &str) -> &str {
+    let mut r = reason.trim();
+    while let Some(rest) = r.strip_prefix("the database is unavailable:") {
+        r = rest.trim_start();
+    }
+    r
+}
+
+impl From<PublishError> for ApiError {
+    fn from(e: PublishError) -> ApiError {
+        match e {
+            PublishError::Rejected(reason) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "plugin_rejected", reason)
             }
+            // The runtime's sentences already say what to list.
+            PublishError::NotFound(what) => {
+                ApiError::new(StatusCode::NOT_FOUND, "plugin_not_found", what)
+            }
+            PublishError::FolderPlugin(what) => {
+                ApiError::new(StatusCode::CONFLICT, "plugin_not_published", what)
+            }
+            // Row-level store errors here are about plugins, not styles.
+            PublishError::Store(StoreError::NotFound(what)) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "plugin_not_found",
+                format!("{what} does not exist; GET /api/v1/plugins lists the loaded plugins"),
+            ),
+            PublishError::Store(StoreError::Conflict(m)) => {
+                ApiError::new(StatusCode::CONFLICT, "plugin_conflict", m)
+            }
+            PublishError::Store(other) => storage_failure(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_database_is_a_retryable_503() {
+        for e in [
+            ApiError::from(StoreError::Unavailable("connection refused".into())),
+            ApiError::from(PublishError::Store(StoreError::Unavailable(
+                "timeout".into(),
+            ))),
+        ] {
+            assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(e.code, "storage_unavailable");
+            assert_eq!(e.retry_after, Some(1));
+        }
+        let e = ApiError::from(StoreError::Unavailable(
+            "the database is unavailable: connection refused".into(),
+        ));
+        assert_eq!(
+            e.message,
+            "the database is unavailable (connection refused); the server reconnects by itself: retry shortly"
+        );
+        assert_eq!(
+            database_problem(&StoreError::Unavailable(
+                "the database is unavailable: timeout".into()
+            )),
+            "the database is unavailable: timeout"
+        );
+        let e = ApiError::from(StoreError::Corrupt("x".into()));
+        assert_eq!((e.status.as_u16(), e.code), (500, "storage_error"));
+    }
+
+    #[test]
+    fn publish_errors_have_their_own_codes() {
+        let cases = [
+            (
+                PublishError::Rejected("wrong world".into()),
+                422,
+                "plugin_rejected",
+            ),
+            (
+                PublishError::NotFound("no plugin 'x'".into()),
+                404,
+                "plugin_not_found",
+            ),
+            (
+                PublishError::FolderPlugin("x".into()),
+                409,
+                "plugin_not_published",
+            ),
+            (
+                PublishError::Store(StoreError::NotFound("plugin x".into())),
+                404,
+                "plugin_not_found",
+            ),
+        ];
+        for (e, status, code) in cases {
+            let e = ApiError::from(e);
+            assert_eq!((e.status.as_u16(), e.code), (status, code), "{}", e.message);
         }
     }
 }

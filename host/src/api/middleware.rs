@@ -12,8 +12,9 @@ use std::{
 };
 
 use axum::{
-    extract::{ConnectInfo, MatchedPath, Request, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    body::{Body, HttpBody},
+    extract::{ConnectInfo, MatchedPath, OriginalUri, Request, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -60,15 +61,14 @@ pub async fn request_id(State(state): State<AppState>, mut req: Request, next: N
         tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
     req.extensions_mut().insert(RequestId(id.clone()));
     req.extensions_mut().insert(BodyLimit(state.max_body_bytes));
+    // Publishing endpoints authenticate before anything else, the size
+    // check included, and take a component-sized body: the `/api/v1` guard
+    // checks their declared length after the admin key.
+    let publishing = publishing_endpoint(req.method(), req.uri().path());
     let mut resp = async {
         // A declared length over the limit is refused before anything reads
         // or validates the body.
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > state.max_body_bytes as u64) {
+        if !publishing && declared_length(&req).is_some_and(|n| n > state.max_body_bytes as u64) {
             return too_large(state.max_body_bytes).into_response();
         }
         next.run(req).await
@@ -122,48 +122,178 @@ fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
         == 0
 }
 
-/// `/api/v1` guard: API keys (when configured), then the rate limit (when
-/// configured), keyed by API key or client IP.
+/// Bytes beyond an endpoint's body limit that a refusal still reads.
+const DRAIN_SLACK: u64 = 64 * 1024;
+/// Longest a refusal waits for the rest of a body.
+const DRAIN_TIME: Duration = Duration::from_secs(5);
+
+/// Read and discard what is left of a request body before a refusal is
+/// sent (a "lingering close", as nginx does). An answer sent while the
+/// client is still uploading is followed by hyper closing the socket with
+/// unread data, which makes the kernel send a reset that destroys the
+/// answer in the client's buffer: a client uploading a component would see
+/// "connection reset" instead of its 401/403/413/415. Bounded by `limit`
+/// plus a little slack and by `DRAIN_TIME`; a body declared larger than
+/// that is not read at all (its client gets the reset, as before).
+pub async fn drain(body: Body, declared: Option<u64>, limit: usize) {
+    let budget = (limit as u64).saturating_add(DRAIN_SLACK);
+    if declared.is_some_and(|n| n > budget) {
+        return;
+    }
+    let mut body = body;
+    let mut seen = 0u64;
+    // A timeout only ends the wait: what was read is discarded either way.
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while let Some(Ok(frame)) =
+            std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
+        {
+            let n = frame.data_ref().map_or(0, |d| d.len() as u64);
+            seen = seen.saturating_add(n);
+            if seen > budget {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+/// A refusal of `req`, sent once its body is drained (see [`drain`]).
+async fn refuse(req: Request, limit: usize, error: ApiError) -> Response {
+    let declared = declared_length(&req);
+    drain(req.into_body(), declared, limit).await;
+    error.into_response()
+}
+
+/// The declared `Content-Length` of a request, if any.
+pub fn declared_length(req: &Request) -> Option<u64> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
+/// Whether `method path` (the full path, `/api/v1` included) is a
+/// publishing endpoint, which only admin keys may call:
+/// `PUT|DELETE /api/v1/plugins/{name}`, `POST /api/v1/plugins/{name}/rollback`.
+/// Matched here rather than by the router so that authentication answers
+/// before the router's 404/405 and the handlers' 413/415/422.
+pub fn publishing_endpoint(method: &Method, path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/api/v1/plugins/") else {
+        return false;
+    };
+    let mut segments = rest.split('/');
+    let name = segments.next().unwrap_or("");
+    if name.is_empty() {
+        return false;
+    }
+    match (segments.next(), segments.next()) {
+        (None, _) => method == Method::PUT || method == Method::DELETE,
+        (Some("rollback"), None) => method == Method::POST,
+        _ => false,
+    }
+}
+
+/// The key of an `Authorization: Bearer <key>` header, if any.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+}
+
+/// Whether `digest` is one of `keys`. Every key is compared so timing does
+/// not reveal which one matched.
+fn key_in(keys: &[[u8; 32]], digest: &[u8; 32]) -> bool {
+    keys.iter()
+        .fold(false, |m, k| constant_time_eq(k, digest) | m)
+}
+
+/// Who may call what. A publishing endpoint needs an admin key (403 when
+/// none is configured, so publishing is off by default); any other
+/// `/api/v1` endpoint needs an API key or an admin key, but only when API
+/// keys are configured. `Ok` carries the digest of the key that passed, the
+/// caller's rate-limit identity; `None` when no key was required.
+fn authenticate(
+    api_keys: &[[u8; 32]],
+    admin_keys: &[[u8; 32]],
+    publishing: bool,
+    presented: Option<&str>,
+) -> Result<Option<[u8; 32]>, ApiError> {
+    let unauthorized =
+        |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message);
+    if publishing {
+        if admin_keys.is_empty() {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "admin_disabled",
+                "publishing plugins is disabled on this server: no admin key is configured; \
+                 set PROMPTSCULPTOR_ADMIN_KEYS to enable it",
+            ));
+        }
+        let Some(presented) = presented else {
+            return Err(unauthorized(
+                "publishing plugins needs an admin key as `Authorization: Bearer <key>`",
+            ));
+        };
+        let digest = key_digest(presented);
+        if !key_in(admin_keys, &digest) {
+            return Err(unauthorized(
+                "the key is not an admin key (PROMPTSCULPTOR_ADMIN_KEYS); publishing plugins needs one",
+            ));
+        }
+        return Ok(Some(digest));
+    }
+    if api_keys.is_empty() {
+        return Ok(None);
+    }
+    let Some(presented) = presented else {
+        return Err(unauthorized(
+            "send an API key as `Authorization: Bearer <key>`",
+        ));
+    };
+    let digest = key_digest(presented);
+    // Admin keys are API keys too; `|`, not `||`: both lists are walked.
+    if !(key_in(api_keys, &digest) | key_in(admin_keys, &digest)) {
+        return Err(unauthorized("the API key is not valid"));
+    }
+    Ok(Some(digest))
+}
+
+/// `/api/v1` guard: API or admin keys, then the rate limit (when
+/// configured), keyed by key or client IP; for publishing endpoints last
+/// the declared body length against the endpoint's own limit.
 pub async fn auth_and_rate_limit(
     State(state): State<AppState>,
     req: Request,
     next: Next,
 ) -> Response {
-    let mut identity = None;
-    if !state.api_keys.is_empty() {
-        let presented = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim);
-        let Some(presented) = presented else {
-            return ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "send an API key as `Authorization: Bearer <key>`",
-            )
-            .into_response();
-        };
-        let digest = key_digest(presented);
-        // Check every key so timing does not reveal which one matched.
-        let matched = state
-            .api_keys
-            .iter()
-            .fold(false, |m, k| constant_time_eq(k, &digest) | m);
-        if !matched {
-            return ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "the API key is not valid",
-            )
-            .into_response();
-        }
-        identity = Some(ClientKey::api_key(&digest));
-    }
+    // Inside the nested router the URI has lost its `/api/v1` prefix.
+    let publishing = {
+        let path = req
+            .extensions()
+            .get::<OriginalUri>()
+            .map_or_else(|| req.uri().path(), |o| o.0.path());
+        publishing_endpoint(req.method(), path)
+    };
+    // The body limit of this endpoint: a component for an upload.
+    let limit = if publishing && req.method() == Method::PUT {
+        usize::try_from(state.runtime.max_component_bytes()).unwrap_or(usize::MAX)
+    } else {
+        state.max_body_bytes
+    };
+    let identity = match authenticate(
+        &state.api_keys,
+        &state.admin_keys,
+        publishing,
+        bearer(req.headers()),
+    ) {
+        Ok(digest) => digest.map(|d| ClientKey::api_key(&d)),
+        Err(e) => return refuse(req, limit, e).await,
+    };
     if let Some(limiter) = &state.rate_limiter {
         let who = identity.unwrap_or_else(|| {
             let peer = req
@@ -173,7 +303,7 @@ pub async fn auth_and_rate_limit(
             ClientKey::ip(limiter.client_ip(peer, req.headers()))
         });
         if let Err(retry_after) = limiter.check(&who) {
-            return ApiError {
+            let error = ApiError {
                 status: StatusCode::TOO_MANY_REQUESTS,
                 code: "rate_limited",
                 message: format!(
@@ -181,9 +311,13 @@ pub async fn auth_and_rate_limit(
                     limiter.per_minute
                 ),
                 retry_after: Some(retry_after),
-            }
-            .into_response();
+            };
+            return refuse(req, limit, error).await;
         }
+    }
+    // The outer layer skipped the size check for publishing endpoints.
+    if publishing && declared_length(&req).is_some_and(|n| n > limit as u64) {
+        return refuse(req, limit, too_large(limit)).await;
     }
     next.run(req).await
 }
@@ -392,6 +526,87 @@ mod tests {
 
     fn ip(s: &str) -> Option<IpAddr> {
         Some(s.parse().unwrap())
+    }
+
+    #[test]
+    fn publishing_endpoints_are_matched_by_method_and_path() {
+        let yes = [
+            (Method::PUT, "/api/v1/plugins/my-remix"),
+            (Method::DELETE, "/api/v1/plugins/my-remix"),
+            (Method::POST, "/api/v1/plugins/my-remix/rollback"),
+            // Invalid names still need the admin key: auth comes first.
+            (Method::PUT, "/api/v1/plugins/NOT%20valid"),
+        ];
+        for (m, p) in yes {
+            assert!(publishing_endpoint(&m, p), "{m} {p}");
+        }
+        let no = [
+            (Method::GET, "/api/v1/plugins"),
+            (Method::GET, "/api/v1/plugins/my-remix"),
+            (Method::GET, "/api/v1/plugins/my-remix/versions"),
+            (Method::POST, "/api/v1/plugins/my-remix"),
+            (Method::PUT, "/api/v1/plugins/"),
+            (Method::PUT, "/api/v1/plugins"),
+            (Method::GET, "/api/v1/plugins/my-remix/rollback"),
+            (Method::POST, "/api/v1/plugins/my-remix/rollback/x"),
+            (Method::PUT, "/api/v1/plugins/my-remix/versions"),
+            (Method::PUT, "/api/v1/styles/x"),
+            (Method::PUT, "/plugins/x"),
+        ];
+        for (m, p) in no {
+            assert!(!publishing_endpoint(&m, p), "{m} {p}");
+        }
+    }
+
+    #[test]
+    fn admin_keys_guard_publishing_and_count_as_api_keys() {
+        let api = [key_digest("api")];
+        let admin = [key_digest("admin")];
+        let code = |r: Result<Option<[u8; 32]>, ApiError>| match r {
+            Ok(_) => (200, "ok"),
+            Err(e) => (e.status.as_u16(), e.code),
+        };
+        // Publishing: off without admin keys, whatever is presented.
+        assert_eq!(
+            code(authenticate(&api, &[], true, Some("api"))),
+            (403, "admin_disabled")
+        );
+        assert_eq!(
+            code(authenticate(&[], &[], true, None)),
+            (403, "admin_disabled")
+        );
+        // With admin keys: only an admin key passes.
+        assert_eq!(
+            code(authenticate(&[], &admin, true, None)),
+            (401, "unauthorized")
+        );
+        assert_eq!(
+            code(authenticate(&api, &admin, true, Some("api"))),
+            (401, "unauthorized")
+        );
+        assert_eq!(
+            authenticate(&api, &admin, true, Some("admin")).ok(),
+            Some(Some(key_digest("admin")))
+        );
+        // Other endpoints: open without API keys, even with admin keys.
+        assert_eq!(authenticate(&[], &admin, false, None).ok(), Some(None));
+        // With API keys, an admin key is an API key too.
+        assert_eq!(
+            code(authenticate(&api, &admin, false, Some("admin"))),
+            (200, "ok")
+        );
+        assert_eq!(
+            code(authenticate(&api, &admin, false, Some("api"))),
+            (200, "ok")
+        );
+        assert_eq!(
+            code(authenticate(&api, &admin, false, Some("other"))),
+            (401, "unauthorized")
+        );
+        assert_eq!(
+            code(authenticate(&api, &admin, false, None)),
+            (401, "unauthorized")
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod json;
 mod middleware;
 mod openapi;
 mod operations;
+mod publish;
 mod styles;
 mod system;
 
@@ -15,7 +16,7 @@ use axum::{
     Router,
     extract::{OriginalUri, Request},
     middleware::from_fn_with_state,
-    routing::{get, post},
+    routing::{get, post, put},
 };
 
 use crate::runtime::Runtime;
@@ -37,6 +38,10 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// sha256 digests of the accepted API keys (empty: no authentication).
     pub api_keys: Arc<Vec<[u8; 32]>>,
+    /// sha256 digests of the admin keys, the only keys accepted by the
+    /// publishing endpoints (empty: publishing disabled, 403). They are
+    /// valid API keys too.
+    pub admin_keys: Arc<Vec<[u8; 32]>>,
     /// Rate limiter, when enabled.
     pub rate_limiter: Option<Arc<RateLimiter>>,
     /// Where finished operations are recorded.
@@ -62,6 +67,12 @@ pub fn router(state: AppState) -> Router {
             get(styles::get).put(styles::update).delete(styles::delete),
         )
         .route("/plugins", get(system::plugins))
+        .route(
+            "/plugins/{name}",
+            put(publish::publish).delete(publish::unpublish),
+        )
+        .route("/plugins/{name}/versions", get(publish::versions))
+        .route("/plugins/{name}/rollback", post(publish::rollback))
         // `layer`, not `route_layer`: unknown paths and wrong methods under
         // /api/v1 are refused without a key too, so the API surface does not
         // answer anonymous probes.

@@ -9,7 +9,7 @@ use axum::{
 };
 use utoipa::OpenApi;
 
-use super::{dto, operations, styles, system};
+use super::{dto, operations, publish, styles, system};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -29,6 +29,10 @@ use super::{dto, operations, styles, system};
         styles::update,
         styles::delete,
         system::plugins,
+        publish::publish,
+        publish::versions,
+        publish::rollback,
+        publish::unpublish,
         system::healthz,
         system::readyz,
         system::metrics,
@@ -40,12 +44,14 @@ use super::{dto, operations, styles, system};
     tags(
         (name = "operations", description = "Analyze, remix, create; health"),
         (name = "styles", description = "The style registry"),
-        (name = "plugins", description = "Loaded strategies"),
+        (name = "plugins", description = "Loaded strategies; publishing plugins to the fleet (admin key)"),
     )
 )]
 pub struct ApiDoc;
 
-/// Adds the optional bearer-key scheme (`PROMPTSCULPTOR_API_KEYS`).
+/// Adds the bearer-key schemes: the optional API keys
+/// (`PROMPTSCULPTOR_API_KEYS`) and the admin keys of the publishing
+/// endpoints (`PROMPTSCULPTOR_ADMIN_KEYS`).
 struct BearerAuth;
 
 impl utoipa::Modify for BearerAuth {
@@ -55,6 +61,17 @@ impl utoipa::Modify for BearerAuth {
         components.add_security_scheme(
             "api_key",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "admin_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An admin key (PROMPTSCULPTOR_ADMIN_KEYS); 403 admin_disabled when none is configured",
+                    ))
+                    .build(),
+            ),
         );
     }
 }
@@ -71,4 +88,33 @@ pub async fn openapi_json() -> impl IntoResponse {
 #[utoipa::path(get, path = "/docs", tag = "operations", responses((status = 200, description = "HTML page", content_type = "text/html")))]
 pub async fn docs() -> Html<&'static str> {
     Html(include_str!("docs.html"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_publishing_endpoints_are_documented() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+        let paths = &doc["paths"];
+        for (path, method) in [
+            ("/api/v1/plugins/{name}", "put"),
+            ("/api/v1/plugins/{name}", "delete"),
+            ("/api/v1/plugins/{name}/versions", "get"),
+            ("/api/v1/plugins/{name}/rollback", "post"),
+        ] {
+            assert!(paths[path][method].is_object(), "{method} {path} missing");
+        }
+        let put = &paths["/api/v1/plugins/{name}"]["put"];
+        assert!(put["requestBody"]["content"]["application/wasm"].is_object());
+        for status in ["200", "201", "401", "403", "413", "415", "422", "503"] {
+            assert!(put["responses"][status].is_object(), "PUT {status}");
+        }
+        assert_eq!(put["security"][0]["admin_key"], serde_json::json!([]));
+        let schemas = &doc["components"]["schemas"];
+        assert!(schemas["RollbackBody"]["properties"]["sha256"].is_object());
+        assert!(schemas["VersionList"]["properties"]["versions"].is_object());
+        assert!(schemas["NotReady"]["properties"]["database"].is_object());
+    }
 }

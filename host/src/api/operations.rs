@@ -19,7 +19,7 @@ use super::{
     middleware::RequestId,
 };
 use crate::llm::LlmError;
-use crate::runtime::{Called, Remixed, analyzer, creator, remixer, tokens};
+use crate::runtime::{Called, Remixed, RuntimeError, analyzer, creator, remixer, tokens};
 use crate::store::RequestRecord;
 
 const MAX_PROMPT_CHARS: usize = 100_000;
@@ -143,7 +143,8 @@ enum OperationErrors {
     /// The LLM's answer stayed unusable.
     #[response(status = 502)]
     BadGateway(ErrorBody),
-    /// No LLM provider configured or reachable.
+    /// No LLM provider configured or reachable; or (remix) the user styles
+    /// are not loaded because the database is unavailable.
     #[response(status = 503)]
     Unavailable(ErrorBody),
     /// The LLM or the plugin ran past its deadline.
@@ -328,7 +329,8 @@ async fn run_remix(
     let called = state
         .runtime
         .remix(strategy_name.as_deref(), request, id)
-        .await?;
+        .await
+        .map_err(|e| remix_error(e, state.db.user_styles_loaded()))?;
     note_called(rec, &called);
     let strategy = strategy(&called);
     let Remixed { response: r, style } = called.value;
@@ -347,6 +349,18 @@ async fn run_remix(
         strategy,
         usage: called.usage.into(),
     }))
+}
+
+/// A remix failure as an answer. An unknown style while the user styles
+/// were never loaded (database down since start) may well exist: 503, so
+/// the client retries, instead of a 404 it would believe.
+fn remix_error(e: RuntimeError, user_styles_loaded: bool) -> ApiError {
+    match e {
+        RuntimeError::UnknownStyle { .. } if !user_styles_loaded => ApiError::storage_unavailable(
+            "user styles are not loaded yet: the database is unavailable; retry shortly",
+        ),
+        other => other.into(),
+    }
 }
 
 async fn run_create(
@@ -415,4 +429,21 @@ async fn run_create(
         strategy,
         usage: called.usage.into(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_style_is_503_until_user_styles_are_loaded() {
+        let unknown = || RuntimeError::UnknownStyle {
+            name: "mine".into(),
+        };
+        let e = remix_error(unknown(), false);
+        assert_eq!((e.status.as_u16(), e.code), (503, "storage_unavailable"));
+        assert_eq!(e.retry_after, Some(1));
+        let e = remix_error(unknown(), true);
+        assert_eq!((e.status.as_u16(), e.code), (404, "style_not_found"));
+    }
 }

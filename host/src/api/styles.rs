@@ -72,18 +72,27 @@ fn if_match(headers: &HeaderMap) -> Result<Option<IfMatch>, ApiError> {
     params(("name" = String, Path, description = "Style name")),
     responses((status = 200, body = StyleRecord,
         headers(("etag" = String, description = "Version tag for If-Match"))),
-        (status = 404, body = ErrorBody)))]
+        (status = 404, body = ErrorBody),
+        (status = 503, description = "User styles not loaded: the database is unavailable", body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     match state.db.get_style(&name) {
         Some(s) => Ok(with_etag(StatusCode::OK, StyleRecord::clone(&s))),
-        None => Err(not_found(&name)),
+        None => Err(not_found(&state, &name)),
     }
 }
 
-fn not_found(name: &str) -> ApiError {
+/// The answer for a style absent from memory: 404, or 503 while the user
+/// styles were never loaded (the database has been down since start), as
+/// the style may well exist there.
+fn not_found(state: &AppState, name: &str) -> ApiError {
+    if !state.db.user_styles_loaded() {
+        return ApiError::storage_unavailable(
+            "user styles are not loaded yet: the database is unavailable; retry shortly",
+        );
+    }
     ApiError::new(
         StatusCode::NOT_FOUND,
         "style_not_found",
@@ -122,7 +131,8 @@ fn examples(list: Option<Vec<StyleExampleBody>>) -> Result<Vec<StyleExample>, Ap
 /// `POST /api/v1/styles`: create a user style (201).
 #[utoipa::path(post, operation_id = "create_style", path = "/api/v1/styles", tag = "styles", request_body = StyleBody,
     responses((status = 201, body = StyleRecord), (status = 400, body = ErrorBody),
-        (status = 409, description = "Name taken", body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 409, description = "Name taken", body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, description = "The database is unavailable (`storage_unavailable`, Retry-After)", body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<StyleBody>,
@@ -155,7 +165,8 @@ pub async fn create(
         (status = 404, body = ErrorBody),
         (status = 409, description = "Builtin or plugin style", body = ErrorBody),
         (status = 412, description = "If-Match names another version", body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+        (status = 422, body = ErrorBody),
+        (status = 503, description = "The database is unavailable (`storage_unavailable`, Retry-After)", body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -172,7 +183,7 @@ pub async fn update(
     }
     // Look first so an absent style is a 404 even when the body is invalid.
     if state.db.get_style(&name).is_none() {
-        return Err(not_found(&name));
+        return Err(not_found(&state, &name));
     }
     let update = StyleUpdate {
         description: required_text(body.description, "description")?,
@@ -194,7 +205,8 @@ pub async fn update(
         ("If-Match" = Option<String>, Header, description = "Only delete this version (an ETag, or *)")),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody),
         (status = 409, description = "Builtin or plugin style", body = ErrorBody),
-        (status = 412, description = "If-Match names another version", body = ErrorBody)))]
+        (status = 412, description = "If-Match names another version", body = ErrorBody),
+        (status = 503, description = "The database is unavailable (`storage_unavailable`, Retry-After)", body = ErrorBody)))]
 pub async fn delete(
     State(state): State<AppState>,
     Path(name): Path<String>,

@@ -4,6 +4,7 @@
 
 mod build;
 mod check;
+pub mod db;
 mod health;
 mod scaffold;
 
@@ -11,6 +12,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 
+pub use db::DbCommand;
 pub use health::{HealthcheckArgs, run as healthcheck};
 
 /// Plugin subcommands.

@@ -12,7 +12,7 @@ use super::{
     CacheLimits, Capabilities, EngineLimits, HostLimits, LoadLimits, PluginKind, Runtime,
     RuntimeSettings,
 };
-use crate::store::{Db, NewStyle};
+use crate::store::{Db, NewStyle, StoreConfig};
 
 /// What a component that would load says about itself.
 #[derive(Debug, Clone)]
@@ -60,10 +60,9 @@ pub async fn check_component(path: &Path, limits: EngineLimits) -> Result<Manife
         .unwrap_or_else(|| "plugin.wasm".to_string());
     std::fs::write(plugins_dir.join(&file), &bytes)
         .map_err(|e| format!("cannot copy the component: {e}"))?;
-    let db_path = scratch.0.join("check.db");
-    let db = tokio::task::spawn_blocking(move || Db::open(&db_path))
+    let path = scratch.0.join("check.db");
+    let db = Db::open(&StoreConfig::Sqlite { path })
         .await
-        .map_err(|e| format!("database task failed: {e}"))?
         .map_err(|e| format!("cannot open a scratch database: {e}"))?;
     let settings = RuntimeSettings {
         plugins_dir,
@@ -79,6 +78,7 @@ pub async fn check_component(path: &Path, limits: EngineLimits) -> Result<Manife
         // The server's default caps: "check passes" means the server with
         // its default settings would load it.
         load: LoadLimits::default(),
+        share_compiled: false,
     };
     let runtime = Runtime::new(settings, Capabilities { llm: None, db })
         .map_err(|e| format!("cannot start the wasm runtime: {e}"))?;

@@ -86,13 +86,66 @@ impl Runtime {
     }
 }
 
+impl Runtime {
+    /// Store this instance's compiled code of published component `sha` in
+    /// the database for the rest of the fleet. Best effort: without it the
+    /// others compile for themselves.
+    pub(super) async fn share_compiled(&self, sha: &str) {
+        let Some(cache) = self.shared_cache() else {
+            return;
+        };
+        let path = cache.entry_path(&self.inner.engine, sha);
+        let artifact = match tokio::fs::read(&path).await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::debug!(path = %path.display(), "no compiled code to share: {e}");
+                return;
+            }
+        };
+        let key = engine_key(&self.inner.engine);
+        if let Err(e) = self.inner.caps.db.put_compiled(sha, &key, &artifact).await {
+            tracing::warn!(sha256 = %sha, "compiled code not shared with the fleet: {e}");
+        }
+    }
+
+    /// Put the fleet's compiled code of component `sha` into this
+    /// instance's compile cache, unless it is there already, so loading it
+    /// skips Cranelift. Best effort: without it the component is compiled.
+    pub(super) async fn fetch_compiled(&self, sha: &str) {
+        let Some(cache) = self.shared_cache() else {
+            return;
+        };
+        let path = cache.entry_path(&self.inner.engine, sha);
+        if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+            return;
+        }
+        let key = engine_key(&self.inner.engine);
+        match self.inner.caps.db.compiled(sha, &key).await {
+            Ok(Some(artifact)) => {
+                let installed =
+                    tokio::task::spawn_blocking(move || install(&path, &artifact)).await;
+                if let Ok(Err(e)) = installed {
+                    tracing::warn!(sha256 = %sha, "cannot cache the fleet's compiled code: {e}");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::debug!(sha256 = %sha, "fleet compiled code not read: {e}"),
+        }
+    }
+
+    fn shared_cache(&self) -> Option<CompileCache> {
+        if !self.inner.settings.share_compiled {
+            return None;
+        }
+        self.compile_cache()
+    }
+}
+
 impl CompileCache {
     /// Cache file for `sha`, keyed by the engine's configuration so an
     /// engine built differently never sees another's code.
     pub fn entry_path(&self, engine: &Engine, sha: &str) -> PathBuf {
-        let mut h = DefaultHasher::new();
-        engine.precompile_compatibility_hash().hash(&mut h);
-        self.dir.join(format!("{sha}-{:016x}.cwasm", h.finish()))
+        self.dir.join(format!("{sha}-{}.cwasm", engine_key(engine)))
     }
 
     /// The cached component at `path`, if there is a usable one; a hit
@@ -102,7 +155,11 @@ impl CompileCache {
             return None;
         }
         // SAFETY: the cache directory is written only by this server from
-        // `Component::serialize` of the same file hash and engine config;
+        // `Component::serialize` of the same file hash and engine config,
+        // or from compiled code another instance of the fleet serialized
+        // the same way and stored in the shared database (keyed by sha256
+        // and engine key; PROMPTSCULPTOR_SHARE_COMPILED=false turns that
+        // off, for operators who trust the database less than the binary).
         // wasmtime still checks version and config compatibility and
         // refuses a mismatch, in which case the entry is discarded below.
         // The workspace denies unsafe code; this is its one reasoned
@@ -155,6 +212,28 @@ impl CompileCache {
             );
         }
     }
+}
+
+/// The engine configuration as a short key: compiled code is usable only by
+/// an engine with the same key (same wasmtime build and settings).
+pub fn engine_key(engine: &Engine) -> String {
+    let mut h = DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut h);
+    format!("{:016x}", h.finish())
+}
+
+/// Put compiled code fetched from the fleet's database at `path` (temp
+/// file, then rename), where [`CompileCache::load`] finds it. Blocking.
+pub fn install(path: &Path, artifact: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension(format!("fetched{}", std::process::id()));
+    let written = std::fs::write(&tmp, artifact).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// Mark `path` as just used. Best effort: a read-only cache still serves.

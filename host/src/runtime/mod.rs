@@ -1,5 +1,6 @@
 //! The plugin runtime: owns wasmtime, loads strategies from the plugins
-//! folder, and runs one sandboxed call per request.
+//! folder and the published plugins of the database, and runs one
+//! sandboxed call per request.
 //!
 //! The table of loaded plugins is swapped with one atomic pointer store, so
 //! a reload never blocks requests and a request in flight keeps the plugin
@@ -11,6 +12,7 @@ mod check;
 mod compile_cache;
 mod engine;
 mod plugin;
+mod publish;
 mod reload;
 mod state;
 pub mod tokens;
@@ -33,7 +35,8 @@ pub use bindings::{analyzer, creator, remixer, types};
 pub use check::{ManifestInfo, check_component};
 pub use compile_cache::CacheLimits;
 pub use engine::EngineLimits;
-pub use plugin::{Plugin, PluginKind, PluginStatus, is_valid_name, now_rfc3339};
+pub use plugin::{Plugin, PluginKind, PluginSource, PluginStatus, is_valid_name, now_rfc3339};
+pub use publish::{PublishError, PublishOutcome};
 pub use reload::{
     DEFAULT_MAX_COMPONENT_BYTES, DEFAULT_MAX_MANIFEST_BYTES, DEFAULT_MAX_STYLES_PER_PLUGIN,
     LoadLimits,
@@ -167,19 +170,29 @@ pub struct RuntimeSettings {
     pub default_create: String,
     /// Caps on loading one plugin file (component size, manifest).
     pub load: LoadLimits,
+    /// Share compiled code of published plugins through the database
+    /// (`PROMPTSCULPTOR_SHARE_COMPILED`): other instances of the same build
+    /// load it instead of compiling. Needs the compile cache.
+    pub share_compiled: bool,
 }
 
-/// The loaded plugins and the status of every file seen.
+/// The loaded plugins and the status of every file and published plugin seen.
 #[derive(Default)]
 pub struct PluginTable {
     by_name: HashMap<String, Arc<Plugin>>,
     statuses: Vec<PluginStatus>,
     /// Per file: its stamp, sha256 and what loading it gave (reload.rs).
     files: HashMap<String, reload::FileRecord>,
+    /// Per published name: the active sha256 and what loading it gave (publish.rs).
+    published: HashMap<String, publish::PublishedRecord>,
     /// The style registry holds exactly the styles of `by_name`.
     styles_synced: bool,
-    /// Some file failed for a reason that may pass without a file event.
+    /// Some file or published plugin failed for a reason that may pass
+    /// without a file event, or the published plugins could not be read.
     needs_retry: bool,
+    /// The published plugins could not be read from the database; those of
+    /// the previous table kept serving.
+    db_unavailable: bool,
 }
 
 impl PluginTable {
@@ -231,6 +244,13 @@ struct Inner {
     shares: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,
     /// Pool slots kept for loading, never taken by requests (call.rs).
     load_permits: Semaphore,
+    /// Plugins a publish validated and is storing, by sha256: the reload
+    /// that follows serves them without compiling them again (publish.rs).
+    pending: std::sync::Mutex<HashMap<String, Arc<Plugin>>>,
+    /// Signalled by a reload that left something to retry, so the watcher
+    /// retries it also when the reload was not its own (a publish, a
+    /// database notification).
+    retry_wanted: tokio::sync::Notify,
     settings: RuntimeSettings,
 }
 
@@ -252,6 +272,8 @@ impl Runtime {
                 permits: Semaphore::new(settings.engine.max_instances.max(1) as usize),
                 shares: std::sync::Mutex::new(HashMap::new()),
                 load_permits: Semaphore::new(engine::LOAD_SLOTS as usize),
+                pending: std::sync::Mutex::new(HashMap::new()),
+                retry_wanted: tokio::sync::Notify::new(),
                 engine,
                 linker,
                 caps: Arc::new(caps),
@@ -281,6 +303,16 @@ impl Runtime {
                 .get(name.as_str())
                 .is_some_and(|p| p.kind() == *kind)
         })
+    }
+
+    /// True when the current table was built from a successful read of the
+    /// published plugins. False from start until the database first
+    /// answers (a PostgreSQL instance connects in the background), and
+    /// while it cannot be read (the previous published plugins keep
+    /// serving): until then this instance may serve a folder plugin where
+    /// the fleet serves a published one, so `/readyz` should wait for it.
+    pub fn published_synced(&self) -> bool {
+        !self.inner.table.load().db_unavailable
     }
 
     /// Name of the default plugin of `kind`.

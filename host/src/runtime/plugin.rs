@@ -34,6 +34,41 @@ impl PluginKind {
             PluginKind::Create => "create",
         }
     }
+
+    /// The kind named by [`PluginKind::as_str`]'s output.
+    pub fn parse(s: &str) -> Option<PluginKind> {
+        match s {
+            "analyze" => Some(PluginKind::Analyze),
+            "remix" => Some(PluginKind::Remix),
+            "create" => Some(PluginKind::Create),
+            _ => None,
+        }
+    }
+}
+
+/// Where a plugin's component comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PluginSource {
+    /// A `*.wasm` file in the plugins folder.
+    Folder,
+    /// A version published through `PUT /api/v1/plugins/{name}`, stored in the database.
+    Published,
+}
+
+impl PluginSource {
+    /// Lower-case name as used in the API (`source` of a plugin row).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PluginSource::Folder => "folder",
+            PluginSource::Published => "published",
+        }
+    }
+
+    /// The `file` label of a published plugin: it has no file, and the
+    /// label must not collide with a folder file name (those end in `.wasm`).
+    pub fn published_file(name: &str) -> String {
+        format!("published:{name}")
+    }
 }
 
 /// A pre-instantiated component of a known world.
@@ -65,9 +100,11 @@ pub struct Plugin {
     pub version: String,
     /// Description from the manifest.
     pub description: String,
-    /// File name inside the plugins folder.
+    /// File name inside the plugins folder; `published:<name>` for a published plugin.
     pub file: String,
-    /// sha256 of the file, hex.
+    /// Where the component comes from.
+    pub source: PluginSource,
+    /// sha256 of the component, hex.
     pub sha256: String,
     /// RFC 3339 time it was loaded.
     pub loaded_at: String,
@@ -96,9 +133,12 @@ pub struct PluginStatus {
     pub kind: Option<PluginKind>,
     /// Manifest description, when known.
     pub description: Option<String>,
-    /// File name inside the plugins folder.
+    /// File name inside the plugins folder; `published:<name>` for a published plugin.
     pub file: String,
-    /// sha256 of the file, hex.
+    /// `folder` or `published`.
+    #[schema(value_type = String, example = "folder")]
+    pub source: &'static str,
+    /// sha256 of the component, hex.
     pub sha256: String,
     /// When it was loaded (or tried).
     pub loaded_at: String,
@@ -122,6 +162,7 @@ impl PluginStatus {
             kind: Some(p.kind()),
             description: Some(p.description.clone()),
             file: p.file.clone(),
+            source: p.source.as_str(),
             sha256: p.sha256.clone(),
             loaded_at: p.loaded_at.clone(),
             status: "ok",
@@ -131,7 +172,7 @@ impl PluginStatus {
         }
     }
 
-    /// The status row of a file that failed.
+    /// The status row of a folder file that failed.
     pub fn failed(file: &str, sha256: &str, name: Option<String>, error: String) -> PluginStatus {
         PluginStatus {
             name: name.unwrap_or_else(|| file.trim_end_matches(".wasm").to_string()),
@@ -139,6 +180,7 @@ impl PluginStatus {
             kind: None,
             description: None,
             file: file.to_string(),
+            source: PluginSource::Folder.as_str(),
             sha256: sha256.to_string(),
             loaded_at: now_rfc3339(),
             status: "error",
@@ -149,10 +191,9 @@ impl PluginStatus {
     }
 }
 
-/// Current UTC time, RFC 3339 with milliseconds.
-pub fn now_rfc3339() -> String {
-    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
-}
+/// Current UTC time, RFC 3339 with milliseconds: the store's clock, so
+/// plugin rows and stored rows read alike.
+pub use crate::store::now_rfc3339;
 
 /// Hex sha256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -344,4 +385,28 @@ fn check_style_fields(s: &types::StyleDefinition) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_names_round_trip() {
+        for kind in [PluginKind::Analyze, PluginKind::Remix, PluginKind::Create] {
+            assert_eq!(PluginKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(PluginKind::parse("grade"), None);
+        assert_eq!(PluginKind::parse("Analyze"), None);
+    }
+
+    #[test]
+    fn a_published_label_never_looks_like_a_folder_file() {
+        let label = PluginSource::published_file("analyze");
+        assert_eq!(label, "published:analyze");
+        // Status rows are keyed by file: a folder file always ends in .wasm.
+        assert!(!label.ends_with(".wasm"));
+        assert_eq!(PluginSource::Published.as_str(), "published");
+        assert_eq!(PluginSource::Folder.as_str(), "folder");
+    }
 }

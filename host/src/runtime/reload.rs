@@ -18,6 +18,10 @@
 //! - **Costs.** A file over the component size cap is refused from its
 //!   metadata, unread; other files are hashed by streaming, and read into
 //!   memory only when they must be compiled.
+//! - **Published plugins** (issue 12, publish.rs) rank above every folder
+//!   file: a folder file whose name a published plugin holds is not listed
+//!   (one row per name, the serving one) and serves again, without a
+//!   recompile, when the published plugin goes.
 
 use std::io::Read;
 use std::time::SystemTime;
@@ -73,7 +77,7 @@ pub(super) struct FileRecord {
 
 /// The result of loading one content.
 #[derive(Clone)]
-enum Outcome {
+pub(super) enum Outcome {
     /// Loaded, whether or not it won its name.
     Loaded(Arc<Plugin>),
     /// Refused for a reason in the bytes alone: reused while they are unchanged.
@@ -126,21 +130,21 @@ struct Candidate {
     record: FileRecord,
 }
 
-/// A failure to load one file, and whether it may pass by itself.
-struct LoadFailure {
-    message: String,
-    transient: bool,
+/// A failure to load one component, and whether it may pass by itself.
+pub(super) struct LoadFailure {
+    pub(super) message: String,
+    pub(super) transient: bool,
 }
 
 impl LoadFailure {
-    fn refused(message: String) -> LoadFailure {
+    pub(super) fn refused(message: String) -> LoadFailure {
         LoadFailure {
             message,
             transient: false,
         }
     }
 
-    fn transient(message: String) -> LoadFailure {
+    pub(super) fn transient(message: String) -> LoadFailure {
         LoadFailure {
             message,
             transient: true,
@@ -152,17 +156,20 @@ impl LoadFailure {
 const MANIFEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Runtime {
-    /// Scan the plugins folder and swap in a new plugin table.
+    /// Scan the plugins folder and the published plugins, and swap in a
+    /// new plugin table.
     ///
     /// Unchanged files (same stamp, or same sha256) keep what loading them
     /// gave; new or changed ones are compiled (or taken from the compile
     /// cache) off the async workers. A file that fails leaves the last good
-    /// version of its plugin serving. Names are resolved as the module
-    /// documentation says. Plugin styles are synced into the registry in
-    /// the same database transaction as the table swap, so the style list
-    /// never shows a style whose plugin is gone; when no plugin providing
-    /// styles changed, the registry is not touched at all. Reloads are
-    /// serialized.
+    /// version of its plugin serving. Published plugins are read from the
+    /// database (publish.rs); when it cannot be read, the published plugins
+    /// of the previous table keep serving and the table asks for a retry.
+    /// Names are resolved as the module documentation says. Plugin styles
+    /// are published to the in-memory registry just before the table swap,
+    /// so the style list never shows a style whose plugin is gone; when no
+    /// plugin providing styles changed, the registry is not touched at all.
+    /// Reloads are serialized.
     pub async fn reload(&self) -> Arc<PluginTable> {
         let _serial = self.inner.reload_lock.lock().await;
         let started = Instant::now();
@@ -175,6 +182,8 @@ impl Runtime {
                 async move { rt.load_or_reuse(&path, &old).await },
             ));
         }
+        // While the folder's files load on their tasks.
+        let published = self.scan_published(&old).await;
         let mut candidates = Vec::with_capacity(tasks.len());
         for t in tasks {
             match t.await {
@@ -184,7 +193,7 @@ impl Runtime {
         }
 
         let mut files: HashMap<String, FileRecord> = HashMap::new();
-        let mut retry = false;
+        let mut retry = published.retry;
         let mut statuses: HashMap<String, PluginStatus> = HashMap::new();
         // Each file claims at most one name: its new plugin, or the last
         // good version of it that keeps serving when the new content failed.
@@ -236,9 +245,22 @@ impl Runtime {
             }
         };
         claims.sort_by(|(fa, a), (fb, b)| rank(fa, a).cmp(&rank(fb, b)).then_with(|| fa.cmp(fb)));
-        let mut by_name: HashMap<String, Arc<Plugin>> = HashMap::new();
+        // Published plugins rank above every folder file: publishing is a
+        // deliberate, authenticated act.
+        let mut by_name: HashMap<String, Arc<Plugin>> = published
+            .serving
+            .iter()
+            .map(|p| (p.name.clone(), Arc::clone(p)))
+            .collect();
         for (file, plugin) in claims {
             if let Some(holder) = by_name.get(&plugin.name) {
+                if holder.source == PluginSource::Published {
+                    // Shadowed: one row per name, the serving one. Its
+                    // record stays, so it serves again at once when the
+                    // published plugin goes.
+                    statuses.remove(&file);
+                    continue;
+                }
                 let clash = format!(
                     "plugin name '{}' is already used by {}",
                     plugin.name, holder.file
@@ -267,6 +289,11 @@ impl Runtime {
             }
             by_name.insert(plugin.name.clone(), plugin);
         }
+        // Keys cannot collide: folder files end in `.wasm`, published rows
+        // are `published:<name>`.
+        statuses.extend(published.statuses.into_iter().map(|s| (s.file.clone(), s)));
+        let db_unavailable = published.db_unavailable;
+        let published_records = published.records;
 
         let styled = |t: &HashMap<String, Arc<Plugin>>| {
             let mut v: Vec<(String, *const Plugin)> = t
@@ -287,8 +314,10 @@ impl Runtime {
                 by_name,
                 statuses,
                 files,
+                published: published_records,
                 styles_synced: true,
                 needs_retry: retry,
+                db_unavailable,
             }
         };
         let table = if styles_unchanged {
@@ -303,8 +332,7 @@ impl Runtime {
                 .map(|p| (p.name.clone(), p.styles.clone()))
                 .collect();
             let rt = self.clone();
-            let swapped = self
-                .inner
+            self.inner
                 .caps
                 .db
                 .sync_plugin_styles(plugin_styles, move |refused| {
@@ -312,12 +340,7 @@ impl Runtime {
                         if let Some(p) = by_name.remove(name)
                             && let Some(st) = statuses.get_mut(&p.file)
                         {
-                            *st = PluginStatus::failed(
-                                &p.file,
-                                &p.sha256,
-                                Some(p.name.clone()),
-                                format!("its styles were refused: {reason}"),
-                            );
+                            *st = failed_row(&p, format!("its styles were refused: {reason}"));
                         }
                     }
                     // A style conflict ends when the other style goes,
@@ -326,16 +349,11 @@ impl Runtime {
                     rt.inner.table.store(Arc::clone(&table));
                     table
                 })
-                .await;
-            match swapped {
-                Ok(t) => t,
-                Err(e) => {
-                    tracing::error!("plugin reload aborted, previous plugins keep serving: {e}");
-                    return old;
-                }
-            }
         };
         self.prune_shares(&table);
+        if table.needs_retry {
+            self.inner.retry_wanted.notify_one();
+        }
         log_changes(&old, &table);
         tracing::info!(
             loaded = table.by_name.len(),
@@ -422,7 +440,7 @@ impl Runtime {
         let sha = plugin::sha256_hex(&bytes);
         let started = Instant::now();
         let outcome = self
-            .load_file(&file, bytes, sha.clone())
+            .load_component(&file, PluginSource::Folder, Arc::new(bytes), sha.clone())
             .await
             .map(Arc::new);
         let reload_outcome = if outcome.is_ok() { "ok" } else { "error" };
@@ -436,20 +454,29 @@ impl Runtime {
                 );
                 reused(file, stamp, &sha, Ok(p))
             }
-            Err(f) => {
+            Err(mut f) => {
                 tracing::warn!(
                     file = %file, elapsed_ms = started.elapsed().as_millis() as u64,
                     transient = f.transient, "plugin failed to load: {}", f.message
                 );
+                if f.transient {
+                    f.message.push_str("; tried again on the next rescan");
+                }
                 failed(file, sha, stamp, f)
             }
         }
     }
 
-    async fn load_file(
+    /// Load one component (a folder file's or a published version's):
+    /// compile through the compile cache, recognise its world, read and
+    /// check its manifest. `file` is the status label: the file name, or
+    /// `published:<name>`. The bytes are shared so a publish can store them
+    /// after loading without a copy.
+    pub(super) async fn load_component(
         &self,
         file: &str,
-        bytes: Vec<u8>,
+        source: PluginSource,
+        bytes: Arc<Vec<u8>>,
         sha: String,
     ) -> Result<Plugin, LoadFailure> {
         let fail = LoadFailure::refused;
@@ -464,11 +491,17 @@ impl Runtime {
         .map_err(fail)?;
         let pre = plugin::prepare(&self.inner.linker, &component).map_err(fail)?;
         let kind = pre.kind();
+        // Until the manifest names it: the name calls and logs show.
+        let provisional = match source {
+            PluginSource::Folder => file.trim_end_matches(".wasm"),
+            PluginSource::Published => file.strip_prefix("published:").unwrap_or(file),
+        };
         let mut plugin = Plugin {
-            name: file.trim_end_matches(".wasm").to_string(),
+            name: provisional.to_string(),
             version: String::new(),
             description: String::new(),
             file: file.to_string(),
+            source,
             sha256: sha.clone(),
             loaded_at: now_rfc3339(),
             styles: Vec::new(),
@@ -484,9 +517,7 @@ impl Runtime {
             // A time-out or an engine error may pass (a busy machine); a
             // trap is in the plugin's code.
             Err(e @ (RuntimeError::Timeout { .. } | RuntimeError::Engine(_))) => {
-                return Err(LoadFailure::transient(format!(
-                    "manifest call failed: {e}; tried again on the next rescan"
-                )));
+                return Err(LoadFailure::transient(format!("manifest call failed: {e}")));
             }
             Err(e) => return Err(fail(format!("manifest call failed: {e}"))),
         };
@@ -524,6 +555,13 @@ fn log_changes(old: &PluginTable, new: &PluginTable) {
             tracing::info!(plugin = %name, version = %o.version, "plugin unloaded");
         }
     }
+}
+
+/// The status row of a loaded plugin that does not serve for `error`.
+pub(super) fn failed_row(p: &Plugin, error: String) -> PluginStatus {
+    let mut st = PluginStatus::failed(&p.file, &p.sha256, Some(p.name.clone()), error);
+    st.source = p.source.as_str();
+    st
 }
 
 /// A candidate for `file` whose load failed now.
@@ -590,7 +628,7 @@ async fn off_thread<T: Send + 'static>(
     }
 }
 
-fn too_big(len: u64, cap: u64) -> String {
+pub(super) fn too_big(len: u64, cap: u64) -> String {
     format!(
         "file is {len} bytes, over the component size cap of {cap} bytes \
          (PROMPTSCULPTOR_MAX_COMPONENT_BYTES); it was not loaded"
@@ -635,4 +673,15 @@ fn list_wasm_files(dir: &Path) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
+}
+
+impl PluginTable {
+    /// Every plugin a folder file loaded as, serving or not (a loser of a
+    /// name clash, or shadowed by a published plugin).
+    pub(super) fn folder_plugins(&self) -> impl Iterator<Item = &Arc<Plugin>> {
+        self.files.values().filter_map(|r| match &r.outcome {
+            Outcome::Loaded(p) => Some(p),
+            Outcome::Refused(_) | Outcome::Transient => None,
+        })
+    }
 }

@@ -1,5 +1,7 @@
 //! Hot reload: watch the plugins folder and rescan it when a `*.wasm` file
-//! is added, replaced, renamed or deleted.
+//! is added, replaced, renamed or deleted; retry, without an event, what
+//! failed for a reason that may pass (including a database that could not
+//! be read for the published plugins).
 
 use std::{path::Path, time::Duration};
 
@@ -23,6 +25,12 @@ pub const RETRY_FIRST: Duration = Duration::from_secs(1);
 /// Longest wait between two retries: a file whose manifest call always
 /// times out costs one manifest call per this period.
 pub const RETRY_MAX: Duration = Duration::from_secs(300);
+
+/// Longest wait between two retries while the published plugins cannot be
+/// read: one bounded query each, and a publish made meanwhile should reach
+/// this instance soon after the database answers again (on PostgreSQL the
+/// listener's resync usually triggers the reload first).
+pub const DB_RETRY_MAX: Duration = Duration::from_secs(5);
 
 /// Keeps the watcher alive; dropping it stops hot reload.
 pub struct PluginWatcher {
@@ -85,7 +93,14 @@ impl Runtime {
             loop {
                 let event = match retry {
                     Some(wait) => tokio::time::timeout(wait, rx.recv()).await.ok(),
-                    None => Some(rx.recv().await),
+                    None => tokio::select! {
+                        e = rx.recv() => Some(e),
+                        // Another caller's reload left something to retry.
+                        () = rt.inner.retry_wanted.notified() => {
+                            retry = Some(RETRY_FIRST);
+                            continue;
+                        }
+                    },
                 };
                 match event {
                     // The watcher is gone.
@@ -99,9 +114,14 @@ impl Runtime {
                     }
                 }
                 let table = rt.reload().await;
+                let max = if table.db_unavailable {
+                    DB_RETRY_MAX
+                } else {
+                    RETRY_MAX
+                };
                 retry = table
                     .needs_retry
-                    .then(|| retry.map_or(RETRY_FIRST, |w| (w * 2).min(RETRY_MAX)));
+                    .then(|| retry.map_or(RETRY_FIRST, |w| (w * 2).min(max)));
             }
         });
         tracing::info!(dir = %dir.display(), "watching plugins folder for changes");

@@ -1,19 +1,19 @@
-//! The request log: one row per operation, written in batches by a
-//! dedicated thread on its own connection, so logging never adds a database
-//! round trip, nor a thread wake-up, to a request.
+//! The request log: one row per operation, written in batches by one
+//! background task through the store's backend, so logging never adds a
+//! database round trip, nor a wake-up, to a request. While the database is
+//! unreachable, rows wait (up to a bound) and are written when it is back.
 
 use std::{
-    path::Path,
     sync::{
-        Arc, Condvar, Mutex, MutexGuard, PoisonError,
+        Arc, Mutex, MutexGuard, PoisonError,
         atomic::{AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
 
-use rusqlite::{Connection, params};
+use tokio::sync::Notify;
 
-use super::StoreError;
+use super::{Db, StoreError, now_rfc3339};
 
 /// One finished request.
 #[derive(Debug, Clone, Default)]
@@ -70,24 +70,82 @@ pub struct Retention {
     pub max_rows: u64,
 }
 
+/// One request-log row as stored (and as imported from a SQLite file).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogRow {
+    /// RFC 3339 time the request finished.
+    pub at: String,
+    /// The request id.
+    pub request_id: String,
+    /// `analyze`, `remix` or `create`.
+    pub operation: String,
+    /// Plugin that served it.
+    pub strategy: Option<String>,
+    /// Its version.
+    pub strategy_version: Option<String>,
+    /// Style name (remix).
+    pub style: Option<String>,
+    /// LLM model.
+    pub model: Option<String>,
+    /// HTTP status answered.
+    pub status: i64,
+    /// Error code, for failures.
+    pub error_code: Option<String>,
+    /// Latency in milliseconds.
+    pub latency_ms: f64,
+    /// LLM calls made.
+    pub llm_calls: i64,
+    /// Prompt tokens.
+    pub input_tokens: i64,
+    /// Completion tokens.
+    pub output_tokens: i64,
+    /// Input text (prompt logging only).
+    pub prompt: Option<String>,
+    /// Output text (prompt logging only).
+    pub completion: Option<String>,
+}
+
+impl LogRow {
+    fn from_record(r: RequestRecord, at: &str) -> LogRow {
+        LogRow {
+            at: at.to_string(),
+            request_id: r.request_id,
+            operation: r.operation.to_string(),
+            strategy: r.strategy,
+            strategy_version: r.strategy_version,
+            style: r.style,
+            model: r.model,
+            status: i64::from(r.status),
+            error_code: r.error_code,
+            latency_ms: r.latency.as_secs_f64() * 1000.0,
+            llm_calls: i64::from(r.llm_calls),
+            input_tokens: i64::try_from(r.input_tokens).unwrap_or(i64::MAX),
+            output_tokens: i64::try_from(r.output_tokens).unwrap_or(i64::MAX),
+            prompt: r.prompt,
+            completion: r.completion,
+        }
+    }
+}
+
 /// Handle for recording requests; cheap to clone.
 ///
-/// A request appends its record to a shared batch under a mutex held for
-/// one `Vec::push`, and wakes nobody: the writer thread takes the whole
-/// batch on a timer ([`FLUSH_EVERY`]), or early when a batch fills up. A
-/// channel send woke the writer on every request (a futex wake-up and a
-/// context switch each, visible in the profile under load).
+/// A request appends its row to a shared batch under a mutex held for one
+/// `Vec::push`, and wakes nobody: the writer task takes the whole batch on
+/// a timer ([`FLUSH_EVERY`]), or early when a batch fills up. (A channel
+/// send woke the writer on every request: a wake-up and a context switch
+/// each, visible in the profile under load.)
 #[derive(Clone)]
 pub struct RequestLog {
-    shared: Arc<Handle>,
+    shared: Arc<Queue>,
     log_prompts: bool,
 }
 
-/// Records waiting to be written before new ones are dropped (and counted).
+/// Rows waiting to be written (including those kept while the database is
+/// unreachable) before new ones are dropped (and counted).
 const QUEUE: usize = 10_000;
 /// A batch this large wakes the writer before its timer does.
 const BATCH: usize = 512;
-/// How long a record may wait before it is written.
+/// How long a row may wait before it is written.
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
@@ -95,13 +153,15 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 struct Queue {
     pending: Mutex<Pending>,
     /// Signalled only when a batch fills up or the log closes.
-    wake: Condvar,
+    wake: Notify,
     dropped: AtomicU64,
+    /// The writer task, taken by [`RequestLog::close`].
+    writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 #[derive(Default)]
 struct Pending {
-    records: Vec<RequestRecord>,
+    rows: Vec<LogRow>,
     closed: bool,
 }
 
@@ -113,47 +173,26 @@ impl Queue {
     }
 }
 
-/// The handles' shared part: when the last clone goes, the writer flushes
-/// what is pending and stops.
-struct Handle(Arc<Queue>);
-
-impl Drop for Handle {
-    fn drop(&mut self) {
-        self.0.lock().closed = true;
-        self.0.wake.notify_one();
-    }
-}
-
 impl RequestLog {
-    /// Open a second connection to the database at `path` and start the writer thread.
-    pub fn start(
-        path: &Path,
-        log_prompts: bool,
-        retention: Retention,
-    ) -> Result<RequestLog, StoreError> {
-        let conn = Connection::open(path)?;
-        conn.busy_timeout(Duration::from_secs(5))?;
-        // Like the main connection: a commit survives a process crash; an
-        // OS crash may lose the last batch of log rows. FULL cost an fsync
-        // per batch (~6 % of server CPU under load in the profile).
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+    /// Start the writer task on the current tokio runtime.
+    pub fn start(db: &Db, log_prompts: bool, retention: Retention) -> RequestLog {
         let queue = Arc::new(Queue {
             pending: Mutex::new(Pending {
-                records: Vec::with_capacity(BATCH),
+                rows: Vec::with_capacity(BATCH),
                 closed: false,
             }),
-            wake: Condvar::new(),
+            wake: Notify::new(),
             dropped: AtomicU64::new(0),
+            writer: Mutex::new(None),
         });
-        let writer_queue = Arc::clone(&queue);
-        std::thread::Builder::new()
-            .name("request-log".into())
-            .spawn(move || writer(conn, &writer_queue, retention))
-            .map_err(|e| StoreError::Worker(format!("cannot start the request-log writer: {e}")))?;
-        Ok(RequestLog {
-            shared: Arc::new(Handle(queue)),
+        let task = tokio::spawn(writer(db.clone(), Arc::clone(&queue), retention));
+        if let Ok(mut slot) = queue.writer.lock() {
+            *slot = Some(task);
+        }
+        RequestLog {
+            shared: queue,
             log_prompts,
-        })
+        }
     }
 
     /// Whether prompt and completion text are kept.
@@ -161,7 +200,7 @@ impl RequestLog {
         self.log_prompts
     }
 
-    /// Queue a record; never blocks on I/O and wakes no thread (except once
+    /// Queue a record; never blocks on I/O and wakes no task (except once
     /// per full batch). Prompt text is dropped here unless prompt logging
     /// is on, so it never reaches the writer.
     pub fn record(&self, mut record: RequestRecord) {
@@ -169,99 +208,121 @@ impl RequestLog {
             record.prompt = None;
             record.completion = None;
         }
-        let queue = &self.shared.0;
+        let row = LogRow::from_record(record, &now_rfc3339());
+        let queue = &self.shared;
         let mut pending = queue.lock();
-        let len = pending.records.len();
+        let len = pending.rows.len();
         if len >= QUEUE {
             drop(pending);
-            let n = queue.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            if n.is_power_of_two() {
-                tracing::warn!(dropped = n, "request log queue full; records dropped");
-            }
+            count_dropped(queue, 1);
             return;
         }
-        pending.records.push(record);
+        pending.rows.push(row);
         drop(pending);
         if len + 1 == BATCH {
             queue.wake.notify_one();
         }
     }
+
+    /// Write what is pending and stop the writer (at shutdown). Rows that
+    /// cannot be written within the store's deadline are dropped.
+    pub async fn close(&self) {
+        self.shared.lock().closed = true;
+        self.shared.wake.notify_one();
+        let task = self.shared.writer.lock().ok().and_then(|mut w| w.take());
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
 }
 
-fn writer(mut conn: Connection, queue: &Queue, retention: Retention) {
-    let mut batch = Vec::with_capacity(BATCH);
+fn count_dropped(queue: &Queue, n: u64) {
+    let before = queue.dropped.fetch_add(n, Ordering::Relaxed);
+    if (before + n).is_power_of_two() || before == 0 {
+        tracing::warn!(
+            dropped = before + n,
+            "request log queue full; records dropped"
+        );
+    }
+}
+
+async fn writer(db: Db, queue: Arc<Queue>, retention: Retention) {
+    let mut batch: Vec<LogRow> = Vec::with_capacity(BATCH);
     let mut last_prune = Instant::now() - PRUNE_EVERY;
+    let mut failing = false;
     loop {
+        let full = {
+            let p = queue.lock();
+            p.rows.len() >= BATCH || p.closed
+        };
+        if !full {
+            // A timer, not a wake-up per request; a full batch or close cuts it short.
+            let _ = tokio::time::timeout(FLUSH_EVERY, queue.wake.notified()).await;
+        }
         let closed = {
-            let pending = queue.lock();
-            let (mut pending, _) = queue
-                .wake
-                .wait_timeout_while(pending, FLUSH_EVERY, |p| {
-                    p.records.len() < BATCH && !p.closed
-                })
-                .unwrap_or_else(PoisonError::into_inner);
-            // Swap buffers: requests keep appending to an allocated Vec.
-            std::mem::swap(&mut pending.records, &mut batch);
+            let mut pending = queue.lock();
+            if batch.is_empty() {
+                // Swap buffers: requests keep appending to an allocated Vec.
+                std::mem::swap(&mut pending.rows, &mut batch);
+            } else {
+                // Rows kept from a failed write go first; the queue bound
+                // covers both.
+                let room = QUEUE.saturating_sub(batch.len());
+                let take = pending.rows.len().min(room);
+                let dropped = pending.rows.len() - take;
+                batch.extend(pending.rows.drain(..take));
+                pending.rows.clear();
+                if dropped > 0 {
+                    count_dropped(&queue, dropped as u64);
+                }
+            }
             pending.closed
         };
-        if let Err(e) = flush(&mut conn, &mut batch) {
-            tracing::error!("request log write failed: {e}");
-            batch.clear();
+        if !batch.is_empty() {
+            match db.write_request_log(&batch).await {
+                Ok(()) => {
+                    if failing {
+                        tracing::info!("request log writes resumed");
+                    }
+                    failing = false;
+                    batch.clear();
+                }
+                Err(e) => {
+                    if !failing {
+                        tracing::warn!(
+                            kept = batch.len(),
+                            "request log write failed, rows kept for the next try: {e}"
+                        );
+                    }
+                    failing = true;
+                    if closed {
+                        return;
+                    }
+                    // Not hammering a database that is down.
+                    tokio::time::sleep(FLUSH_EVERY * 10).await;
+                }
+            }
         }
         if closed {
             return;
         }
-        if last_prune.elapsed() >= PRUNE_EVERY {
+        if !failing && last_prune.elapsed() >= PRUNE_EVERY {
             last_prune = Instant::now();
-            if let Err(e) = prune(&conn, retention) {
+            if let Err(e) = db.prune_request_log(retention).await {
                 tracing::error!("request log prune failed: {e}");
             }
         }
     }
 }
 
-fn flush(conn: &mut Connection, batch: &mut Vec<RequestRecord>) -> Result<(), StoreError> {
-    if batch.is_empty() {
-        return Ok(());
+impl Db {
+    /// Append request-log rows in one transaction.
+    pub async fn write_request_log(&self, rows: &[LogRow]) -> Result<(), StoreError> {
+        on_backend!(self, b => b.write_request_log(rows).await)
     }
-    let tx = conn.transaction()?;
-    {
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO request_log (request_id, operation, strategy, strategy_version, style, model, status,
-               error_code, latency_ms, llm_calls, input_tokens, output_tokens, prompt, completion)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-        )?;
-        for r in batch.drain(..) {
-            stmt.execute(params![
-                r.request_id,
-                r.operation,
-                r.strategy,
-                r.strategy_version,
-                r.style,
-                r.model,
-                r.status,
-                r.error_code,
-                r.latency.as_secs_f64() * 1000.0,
-                r.llm_calls,
-                r.input_tokens as i64,
-                r.output_tokens as i64,
-                r.prompt,
-                r.completion,
-            ])?;
-        }
-    }
-    tx.commit()?;
-    Ok(())
-}
 
-fn prune(conn: &Connection, retention: Retention) -> Result<(), StoreError> {
-    conn.execute(
-        "DELETE FROM request_log WHERE at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1)",
-        [format!("-{} days", retention.max_age_days)],
-    )?;
-    conn.execute(
-        "DELETE FROM request_log WHERE id <= (SELECT id FROM request_log ORDER BY id DESC LIMIT 1 OFFSET ?1)",
-        [retention.max_rows as i64],
-    )?;
-    Ok(())
+    /// Drop request-log rows past the retention bounds.
+    pub async fn prune_request_log(&self, retention: Retention) -> Result<(), StoreError> {
+        on_backend!(self, b => b.prune_request_log(retention).await)
+    }
 }

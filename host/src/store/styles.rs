@@ -1,14 +1,15 @@
-//! The style registry: builtin styles (seeded by migrations), user styles
-//! (REST CRUD) and plugin styles (present while their plugin is loaded).
+//! The style registry: builtin styles (compiled in), user styles (REST
+//! CRUD, stored in the database) and plugin styles (in memory while their
+//! plugin is loaded). Reads come from the snapshot; writes go through the
+//! backend and then into the snapshot in registry-version order.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Db, StoreError, StyleSnapshot};
+use super::snapshot::UserChange;
+use super::{Db, StoreError, StyleSnapshot, now_rfc3339};
 
 /// One before/after pair of a style.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -154,85 +155,15 @@ pub struct StyleUpdate {
     pub examples: Vec<StyleExample>,
 }
 
-const COLUMNS: &str = "name, description, source, instructions, examples, created_at, updated_at";
-
-fn from_row(row: &Row<'_>) -> rusqlite::Result<(StyleRecord, String)> {
-    Ok((
-        StyleRecord {
-            name: row.get(0)?,
-            description: row.get(1)?,
-            source: row.get(2)?,
-            instructions: row.get(3)?,
-            examples: Vec::new(),
-            created_at: row.get(5)?,
-            updated_at: row.get(6)?,
-        },
-        row.get(4)?,
-    ))
-}
-
-fn decode((mut record, examples): (StyleRecord, String)) -> Result<StyleRecord, StoreError> {
-    record.examples = serde_json::from_str(&examples)
-        .map_err(|e| StoreError::Corrupt(format!("examples of style {}: {e}", record.name)))?;
-    Ok(record)
-}
-
-fn encode_examples(examples: &[StyleExample]) -> Result<String, StoreError> {
+/// The examples column: a JSON array of `{before, after}`.
+pub(crate) fn encode_examples(examples: &[StyleExample]) -> Result<String, StoreError> {
     serde_json::to_string(examples).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn get_sync(conn: &Connection, name: &str) -> Result<Option<StyleRecord>, StoreError> {
-    let row = conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM styles WHERE name = ?1"),
-            [name],
-            from_row,
-        )
-        .optional()?;
-    row.map(decode).transpose()
-}
-
-/// Every stored style, ordered by name (the snapshot's source).
-pub(super) fn load_all(conn: &Connection) -> Result<Vec<StyleRecord>, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM styles ORDER BY name"))?;
-    let rows = stmt.query_map([], from_row)?;
-    rows.map(|r| decode(r?)).collect()
-}
-
-/// A transaction that takes the write lock up front. A deferred
-/// read-then-write transaction fails with SQLITE_BUSY_SNAPSHOT when another
-/// connection (the request-log writer) committed in between, and the busy
-/// timeout cannot help there.
-fn write_tx(c: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
-    c.transaction_with_behavior(TransactionBehavior::Immediate)
-}
-
-/// The user style `name`, checked against the caller's `If-Match`: the
-/// inner `Err` when the caller's version is stale.
-fn editable_style(
-    conn: &Connection,
-    name: &str,
-    if_match: Option<&IfMatch>,
-) -> Result<Result<StyleRecord, Stale>, StoreError> {
-    let current = ensure_user_style(conn, name)?;
-    match if_match {
-        Some(cond) if !cond.matches(&current) => Ok(Err(Stale {
-            current_etag: current.etag(),
-            name: name.to_string(),
-        })),
-        _ => Ok(Ok(current)),
-    }
-}
-
-/// The style when it is a user style; `NotFound` when `name` is absent,
-/// `Conflict` when it is builtin or a plugin's.
-fn ensure_user_style(conn: &Connection, name: &str) -> Result<StyleRecord, StoreError> {
-    let existing =
-        get_sync(conn, name)?.ok_or_else(|| StoreError::NotFound(format!("style '{name}'")))?;
-    match read_only_reason(&existing) {
-        Some(reason) => Err(StoreError::Conflict(reason)),
-        None => Ok(existing),
-    }
+/// The examples of style `name` from their column text.
+pub(crate) fn decode_examples(name: &str, text: &str) -> Result<Vec<StyleExample>, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Corrupt(format!("examples of style {name}: {e}")))
 }
 
 fn read_only_reason(record: &StyleRecord) -> Option<String> {
@@ -260,30 +191,38 @@ impl Db {
         self.styles().get(name).cloned()
     }
 
+    /// `Conflict` when `name` is a builtin or plugin style (they are not
+    /// the database's to change).
+    fn ensure_not_read_only(&self, name: &str) -> Result<(), StoreError> {
+        match self.styles().get(name).and_then(|s| read_only_reason(s)) {
+            Some(reason) => Err(StoreError::Conflict(reason)),
+            None => Ok(()),
+        }
+    }
+
+    /// Publish a committed user-style change in the snapshot before the
+    /// write answers; when another instance's write came in between (the
+    /// version is not the next one), reload the layer in full instead.
+    async fn publish_change(&self, version: u64, change: UserChange) {
+        if self.inner.styles.apply_user(version, change) {
+            return;
+        }
+        if let Err(e) = self.refresh_styles().await {
+            // Committed all the same; the listener's resync catches up.
+            tracing::warn!("style snapshot not refreshed after a write: {e}");
+        }
+    }
+
     /// Insert a user style; `Conflict` when the name is taken.
     pub async fn create_style(&self, style: NewStyle) -> Result<StyleRecord, StoreError> {
-        let cache = self.styles.clone();
-        self.call(move |c| {
-            let examples = encode_examples(&style.examples)?;
-            let inserted = c.execute(
-                "INSERT INTO styles (name, description, source, instructions, examples)
-                 VALUES (?1, ?2, 'user', ?3, ?4) ON CONFLICT(name) DO NOTHING",
-                params![style.name, style.description, style.instructions, examples],
-            )?;
-            if inserted == 0 {
-                return Err(StoreError::Conflict(format!(
-                    "a style named '{}' already exists",
-                    style.name
-                )));
-            }
-            let record = get_sync(c, &style.name)?
-                .ok_or_else(|| StoreError::NotFound(format!("style '{}'", style.name)))?;
-            // Published before the connection is released: the next remix
-            // (and the 201 itself) sees the style.
-            cache.put(record.clone());
-            Ok(record)
-        })
-        .await
+        if let Some(reason) = self.inner.styles.reserved(&style.name) {
+            return Err(StoreError::Conflict(reason));
+        }
+        let now = now_rfc3339();
+        let (version, record) = on_backend!(self, b => b.insert_style(&style, &now).await)?;
+        self.publish_change(version, UserChange::Put(record.clone()))
+            .await;
+        Ok(record)
     }
 
     /// Replace a user style's fields; `Conflict` for builtin and plugin styles.
@@ -303,39 +242,28 @@ impl Db {
     /// Replace a user style's fields when its current version satisfies
     /// `if_match` (always, when `None`); `Ok(Err(Stale))` otherwise.
     ///
-    /// The check and the write run in one IMMEDIATE transaction, so no
-    /// other writer can slip in between: of two clients updating from the
-    /// same version, exactly one wins and the other is told it is stale.
+    /// The check and the write run in one transaction that first bumps the
+    /// registry version, which serialises style writes on the database (of
+    /// every instance): of two clients updating from the same version,
+    /// exactly one wins and the other is told it is stale.
     pub async fn update_style_if(
         &self,
         name: &str,
         update: StyleUpdate,
         if_match: Option<IfMatch>,
     ) -> Result<Result<StyleRecord, Stale>, StoreError> {
-        let name = name.to_string();
-        let cache = self.styles.clone();
-        self.call(move |c| {
-            let tx = write_tx(c)?;
-            if let Err(stale) = editable_style(&tx, &name, if_match.as_ref())? {
-                return Ok(Err(stale));
+        self.ensure_not_read_only(name)?;
+        let now = now_rfc3339();
+        let written =
+            on_backend!(self, b => b.update_style(name, &update, if_match.as_ref(), &now).await)?;
+        match written {
+            Ok((version, record)) => {
+                self.publish_change(version, UserChange::Put(record.clone()))
+                    .await;
+                Ok(Ok(record))
             }
-            tx.execute(
-                "UPDATE styles SET description = ?2, instructions = ?3, examples = ?4,
-                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE name = ?1",
-                params![
-                    name,
-                    update.description,
-                    update.instructions,
-                    encode_examples(&update.examples)?
-                ],
-            )?;
-            let record = get_sync(&tx, &name)?
-                .ok_or_else(|| StoreError::NotFound(format!("style '{name}'")))?;
-            tx.commit()?;
-            cache.put(record.clone());
-            Ok(Ok(record))
-        })
-        .await
+            Err(stale) => Ok(Err(stale)),
+        }
     }
 
     /// Delete a user style; `Conflict` for builtin and plugin styles.
@@ -348,139 +276,40 @@ impl Db {
 
     /// Delete a user style when its current version satisfies `if_match`
     /// (always, when `None`); `Ok(Err(Stale))` otherwise. Check and delete
-    /// share one IMMEDIATE transaction.
+    /// share one transaction.
     pub async fn delete_style_if(
         &self,
         name: &str,
         if_match: Option<IfMatch>,
     ) -> Result<Result<(), Stale>, StoreError> {
-        let name = name.to_string();
-        let cache = self.styles.clone();
-        self.call(move |c| {
-            let tx = write_tx(c)?;
-            if let Err(stale) = editable_style(&tx, &name, if_match.as_ref())? {
-                return Ok(Err(stale));
+        self.ensure_not_read_only(name)?;
+        let deleted = on_backend!(self, b => b.delete_style(name, if_match.as_ref()).await)?;
+        match deleted {
+            Ok(version) => {
+                self.publish_change(version, UserChange::Remove(name.to_string()))
+                    .await;
+                Ok(Ok(()))
             }
-            tx.execute("DELETE FROM styles WHERE name = ?1", [&name])?;
-            tx.commit()?;
-            cache.remove(&name);
-            Ok(Ok(()))
-        })
-        .await
+            Err(stale) => Ok(Err(stale)),
+        }
     }
 
-    /// Make the plugin styles in the registry exactly those of `plugins`
+    /// Make the plugin styles of the registry exactly those of `plugins`
     /// (name, styles), then call `swap` with the plugins whose styles were
-    /// refused (name, reason), all inside one transaction: the connection
-    /// is held throughout, so no reader sees styles and plugins disagree.
+    /// refused (name, reason). In memory only: plugin styles belong to the
+    /// instance that loaded the plugin, so a reload never writes to the
+    /// database and works while it is down.
     ///
     /// A plugin is refused when one of its style names belongs to a
-    /// builtin, user or other plugin's style; its styles are left out.
-    ///
-    /// Only the difference is written: a style whose stored fields already
-    /// equal the plugin's is left alone (its `updated_at` too), so a reload
-    /// costs writes in proportion to what changed, not to every plugin
-    /// style.
-    pub async fn sync_plugin_styles<R, F>(
+    /// builtin or user style, or to another plugin that already provides
+    /// it; its styles are left out.
+    pub fn sync_plugin_styles<R>(
         &self,
         plugins: Vec<(String, Vec<NewStyle>)>,
-        swap: F,
-    ) -> Result<R, StoreError>
-    where
-        R: Send + 'static,
-        F: FnOnce(&[(String, String)]) -> R + Send + 'static,
-    {
-        let cache = self.styles.clone();
-        self.call(move |c| {
-            let tx = write_tx(c)?;
-            let mut refused: Vec<(String, String)> = Vec::new();
-            let mut accepted: Vec<String> = Vec::new();
-            for (plugin, styles) in &plugins {
-                let source = format!("plugin:{plugin}");
-                let stored: HashMap<String, StyleRecord> = {
-                    let mut stmt = tx.prepare_cached(&format!(
-                        "SELECT {COLUMNS} FROM styles WHERE source = ?1"
-                    ))?;
-                    let rows = stmt.query_map([&source], from_row)?;
-                    rows.map(|r| decode(r?).map(|s| (s.name.clone(), s)))
-                        .collect::<Result<_, _>>()?
-                };
-                let mut conflict = None;
-                for style in styles.iter().filter(|s| !stored.contains_key(&s.name)) {
-                    if let Some(existing) = get_sync(&tx, &style.name)? {
-                        conflict = Some(format!(
-                            "style '{}' already exists with source '{}'",
-                            style.name, existing.source
-                        ));
-                        break;
-                    }
-                }
-                if let Some(reason) = conflict {
-                    refused.push((plugin.clone(), reason));
-                    continue;
-                }
-                let wanted: HashSet<&str> = styles.iter().map(|s| s.name.as_str()).collect();
-                for name in stored.keys().filter(|n| !wanted.contains(n.as_str())) {
-                    tx.execute("DELETE FROM styles WHERE name = ?1", [name])?;
-                }
-                for style in styles {
-                    match stored.get(&style.name) {
-                        Some(s)
-                            if s.description == style.description
-                                && s.instructions == style.instructions
-                                && s.examples == style.examples => {}
-                        // Changed: an update keeps created_at.
-                        Some(_) => {
-                            tx.execute(
-                                "UPDATE styles SET description = ?2, instructions = ?3,
-                                   examples = ?4,
-                                   updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-                                 WHERE name = ?1",
-                                params![
-                                    style.name,
-                                    style.description,
-                                    style.instructions,
-                                    encode_examples(&style.examples)?
-                                ],
-                            )?;
-                        }
-                        None => {
-                            tx.execute(
-                                "INSERT INTO styles (name, description, source, instructions, examples)
-                                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                                params![
-                                    style.name,
-                                    style.description,
-                                    source,
-                                    style.instructions,
-                                    encode_examples(&style.examples)?
-                                ],
-                            )?;
-                        }
-                    }
-                }
-                accepted.push(source);
-            }
-            // Styles of plugins that are gone (or refused) go with them.
-            let sources: Vec<String> = {
-                let mut stmt = tx.prepare_cached(
-                    "SELECT DISTINCT source FROM styles WHERE source LIKE 'plugin:%'",
-                )?;
-                stmt.query_map([], |r| r.get(0))?
-                    .collect::<Result<_, _>>()?
-            };
-            for source in sources.iter().filter(|s| !accepted.contains(s)) {
-                tx.execute("DELETE FROM styles WHERE source = ?1", [source])?;
-            }
-            tx.commit()?;
-            // Still holding the connection: the new styles are published
-            // right before the new plugin table, so a request that sees the
-            // new table sees its styles (the snapshot comes first: a style
-            // may briefly exist before its plugin serves it, never the
-            // reverse).
-            cache.reload(c)?;
-            Ok(swap(&refused))
-        })
-        .await
+        swap: impl FnOnce(&[(String, String)]) -> R,
+    ) -> R {
+        self.inner
+            .styles
+            .set_plugin_styles(&plugins, &now_rfc3339(), swap)
     }
 }

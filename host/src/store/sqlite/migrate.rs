@@ -2,7 +2,7 @@
 
 use rusqlite::Connection;
 
-use super::StoreError;
+use crate::store::StoreError;
 
 include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
 
@@ -10,13 +10,13 @@ include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
 /// each in its own transaction.
 pub fn apply(conn: &mut Connection) -> Result<(), StoreError> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if current as usize > MIGRATIONS.len() {
+    if current as usize > SQLITE_MIGRATIONS.len() {
         return Err(StoreError::Corrupt(format!(
             "database schema version {current} is newer than this server knows ({}); refusing to touch it",
-            MIGRATIONS.len()
+            SQLITE_MIGRATIONS.len()
         )));
     }
-    for (index, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+    for (index, (name, sql)) in SQLITE_MIGRATIONS.iter().enumerate().skip(current as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (index + 1) as i64)?;
