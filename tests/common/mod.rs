@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod llm;
+pub mod pg;
 pub mod providers;
 pub mod rawhttp;
 
@@ -73,6 +74,10 @@ pub struct Options {
     pub env: Vec<(String, String)>,
     /// Use this database file instead of a fresh one.
     pub db: Option<PathBuf>,
+    /// The PostgreSQL database `PROMPTSCULPTOR_DATABASE_URL` points at, when
+    /// the test created it: shared by every clone of these options and every
+    /// server started from them, dropped after the last of them.
+    pub test_database: Option<Arc<pg::TestDatabase>>,
 }
 
 impl Options {
@@ -86,6 +91,28 @@ impl Options {
     pub fn plugins(mut self, p: &[&'static str]) -> Self {
         self.plugins = Some(p.to_vec());
         self
+    }
+
+    /// Store in the PostgreSQL database at `url` (`PROMPTSCULPTOR_DATABASE_URL`).
+    pub fn database(self, url: &str) -> Self {
+        self.env("PROMPTSCULPTOR_DATABASE_URL", url)
+    }
+
+    /// Store with `backend`: SQLite (a fresh file, the default) or a fresh
+    /// PostgreSQL database on the test server, kept for as long as these
+    /// options or a server started from them live. Clones share the
+    /// database, so a restart or a second server sees the same data;
+    /// for SQLite set [`Options::db`] for that.
+    pub async fn backend(self, backend: pg::Backend) -> Self {
+        match backend {
+            pg::Backend::Sqlite => self,
+            pg::Backend::Postgres => {
+                let db = pg::fresh_database().await;
+                let mut opts = self.database(&db.url);
+                opts.test_database = Some(Arc::new(db));
+                opts
+            }
+        }
     }
 
     /// Point the server at an OpenAI-compatible test server.
@@ -108,6 +135,12 @@ pub struct Server {
     pub dir: tempfile::TempDir,
     /// HTTP client.
     pub http: reqwest::Client,
+    /// The SQLite file (unused when the server stores in PostgreSQL).
+    pub db_path: PathBuf,
+    /// The PostgreSQL database of this server, when the test created it.
+    pub test_database: Option<Arc<pg::TestDatabase>>,
+    /// `PROMPTSCULPTOR_DATABASE_URL` of this server, when set.
+    pub database_url: Option<String>,
 }
 
 impl Server {
@@ -131,7 +164,9 @@ impl Server {
             .db
             .clone()
             .unwrap_or_else(|| dir.path().join("test.db"));
-        Self::spawn(dir, &plugins_dir, &db, &opts.env).await
+        let mut server = Self::spawn(dir, &plugins_dir, &db, &opts.env).await;
+        server.test_database = opts.test_database.clone();
+        server
     }
 
     async fn spawn(
@@ -196,6 +231,13 @@ impl Server {
                 .timeout(Duration::from_secs(60))
                 .build()
                 .expect("client"),
+            db_path: db.to_path_buf(),
+            test_database: None,
+            database_url: env
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "PROMPTSCULPTOR_DATABASE_URL")
+                .map(|(_, v)| v.clone()),
         }
     }
 
@@ -284,6 +326,90 @@ impl Server {
         .await
     }
 
+    /// Send `method path` with an optional bearer key and JSON body.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<&Value>,
+    ) -> Resp {
+        let mut b = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(key) = bearer {
+            b = b.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            b = b.json(body);
+        }
+        Resp::from(b.send().await.expect("request")).await
+    }
+
+    /// PUT raw bytes with `content_type` and an optional bearer key (plugin
+    /// publishing), on a connection of its own.
+    ///
+    /// An answer given before the body was read (401, 403, 413, 415) makes
+    /// the server drop the connection; `Connection: close` keeps the pool
+    /// from reusing it for the next request. tests/publish.rs checks that
+    /// case separately, with a pooled connection.
+    pub async fn put_bytes(
+        &self,
+        path: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+        bearer: Option<&str>,
+    ) -> Resp {
+        let mut b = self
+            .http
+            .put(format!("{}{path}", self.base))
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .header(reqwest::header::CONNECTION, "close")
+            .body(bytes);
+        if let Some(key) = bearer {
+            b = b.bearer_auth(key);
+        }
+        Resp::from(b.send().await.expect("PUT bytes")).await
+    }
+
+    /// GET with an optional bearer key.
+    pub async fn get_auth(&self, path: &str, bearer: Option<&str>) -> Resp {
+        self.send(reqwest::Method::GET, path, bearer, None).await
+    }
+
+    /// POST JSON with an optional bearer key.
+    pub async fn post_auth(&self, path: &str, body: &Value, bearer: Option<&str>) -> Resp {
+        self.send(reqwest::Method::POST, path, bearer, Some(body))
+            .await
+    }
+
+    /// DELETE with an optional bearer key.
+    pub async fn delete_auth(&self, path: &str, bearer: Option<&str>) -> Resp {
+        self.send(reqwest::Method::DELETE, path, bearer, None).await
+    }
+
+    /// Rows in the request log of this server's store (SQLite file or
+    /// PostgreSQL database); 0 while the table does not exist yet.
+    pub async fn request_log_rows(&self) -> i64 {
+        match &self.database_url {
+            Some(url) => {
+                let exists = pg::query_i64(
+                    url,
+                    "SELECT count(*) FROM information_schema.tables WHERE table_name = 'request_log'",
+                )
+                .await;
+                if exists == 0 {
+                    return 0;
+                }
+                pg::query_i64(url, "SELECT count(*) FROM request_log").await
+            }
+            None => rusqlite::Connection::open_with_flags(
+                &self.db_path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            )
+            .and_then(|c| c.query_row("SELECT count(*) FROM request_log", [], |r| r.get(0)))
+            .unwrap_or(0),
+        }
+    }
+
     /// Send a raw request built by `f`.
     pub async fn raw(
         &self,
@@ -302,6 +428,20 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("server never became ready; log:\n{}", self.log_text());
+    }
+}
+
+impl Server {
+    /// Wait until `/readyz` answers 200 and assert that its `backend` is
+    /// `backend`: a test meant for PostgreSQL must not pass on SQLite.
+    pub async fn wait_ready_on(&self, backend: pg::Backend) {
+        self.wait_ready().await;
+        let r = self.get("/readyz").await;
+        let want = match backend {
+            pg::Backend::Sqlite => "sqlite",
+            pg::Backend::Postgres => "postgres",
+        };
+        assert_eq!(r.json["backend"], want, "/readyz: {}", r.text);
     }
 }
 
