@@ -3,6 +3,8 @@
 //! Nothing here touches the WIT bindings, so every function is unit-tested on
 //! the native target and reused by all three guests.
 
+pub mod prompt;
+
 use serde_json::Value;
 
 /// One template placeholder found in a text.

@@ -3,193 +3,14 @@
 //! A prompt is split into [`Segment`]s (role, context, task, input, …) so the
 //! transforms can reorder and re-tag them. Everything that must never be
 //! edited — template placeholders, code fences, inline code, JSON-like brace
-//! groups and quoted strings — is masked first, so sentence splitting and
-//! phrase rewriting cannot reach inside it.
+//! groups, quoted strings and tagged sections — is masked first by the shared
+//! parser (`ps_guest_util::prompt`), so sentence splitting and phrase
+//! rewriting cannot reach inside it.
 
-use ps_guest_util::placeholders;
-
-/// Start of a masked span; from the Unicode private-use area so it never
-/// collides with ordinary prompt text.
-const OPEN: char = '\u{E000}';
-/// End of a masked span.
-const CLOSE: char = '\u{E001}';
-
-/// A text whose protected spans are replaced by opaque tokens.
-#[derive(Debug, Clone)]
-pub struct Masked {
-    /// The text with every protected span replaced by a token.
-    pub text: String,
-    slots: Vec<String>,
-}
-
-impl Masked {
-    /// Put the protected spans back into `s` (a piece of [`Masked::text`],
-    /// possibly edited).
-    pub fn unmask(&self, s: &str) -> String {
-        let mut out = String::with_capacity(s.len());
-        let mut rest = s;
-        while let Some(pos) = rest.find(OPEN) {
-            out.push_str(&rest[..pos]);
-            let after = &rest[pos + OPEN.len_utf8()..];
-            let restored = after.find(CLOSE).and_then(|end| {
-                let idx: usize = after[..end].parse().ok()?;
-                let slot = self.slots.get(idx)?;
-                Some((slot, end))
-            });
-            match restored {
-                Some((slot, end)) => {
-                    out.push_str(slot);
-                    rest = &after[end + CLOSE.len_utf8()..];
-                }
-                None => {
-                    out.push(OPEN);
-                    rest = after;
-                }
-            }
-        }
-        out.push_str(rest);
-        out
-    }
-}
-
-fn push_slot(out: &mut String, slots: &mut Vec<String>, span: &str) {
-    out.push(OPEN);
-    out.push_str(&slots.len().to_string());
-    out.push(CLOSE);
-    slots.push(span.to_string());
-}
-
-/// Byte length of a balanced `{…}` group starting at `start`, if it closes
-/// within a sane distance (an unbalanced brace is left as ordinary text).
-fn brace_group_len(text: &str, start: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    for (off, c) in text[start..].char_indices() {
-        if off > 20_000 {
-            return None;
-        }
-        match c {
-            '{' => depth += 1,
-            '}' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(off + 1);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-/// Byte length of a span from `start` (an opening delimiter of `open_len`
-/// bytes) to the first `close` on the same line, within `limit` bytes.
-fn same_line_span(
-    text: &str,
-    start: usize,
-    open_len: usize,
-    close: char,
-    limit: usize,
-) -> Option<usize> {
-    let body = &text[start + open_len..];
-    for (off, c) in body.char_indices() {
-        if c == '\n' || off > limit {
-            return None;
-        }
-        if c == close {
-            return Some(open_len + off + c.len_utf8());
-        }
-    }
-    None
-}
-
-/// Mask placeholders, code fences, inline code, brace groups and quoted
-/// strings of `text`.
-pub fn mask(text: &str) -> Masked {
-    let phs = placeholders(text);
-    let mut out = String::with_capacity(text.len());
-    let mut slots = Vec::new();
-    let mut pi = 0;
-    let mut i = 0;
-    while i < text.len() {
-        while pi < phs.len() && phs[pi].start < i {
-            pi += 1;
-        }
-        if let Some(p) = phs.get(pi)
-            && p.start == i
-        {
-            push_slot(&mut out, &mut slots, &text[p.start..p.end]);
-            i = p.end;
-            continue;
-        }
-        let rest = &text[i..];
-        let Some(c) = rest.chars().next() else { break };
-        let span = if let Some(after) = rest.strip_prefix("```") {
-            // A fence runs to the closing fence (or the end of the text).
-            Some(after.find("```").map_or(rest.len(), |e| e + 6))
-        } else {
-            match c {
-                '`' => same_line_span(text, i, 1, '`', 400),
-                '{' => brace_group_len(text, i),
-                '"' => same_line_span(text, i, 1, '"', 400),
-                '\u{201C}' => same_line_span(text, i, c.len_utf8(), '\u{201D}', 400),
-                _ => None,
-            }
-        };
-        match span {
-            Some(len) => {
-                push_slot(&mut out, &mut slots, &text[i..i + len]);
-                i += len;
-            }
-            None => {
-                out.push(c);
-                i += c.len_utf8();
-            }
-        }
-    }
-    Masked { text: out, slots }
-}
-
-/// True when `s` holds only mask tokens, whitespace and light punctuation —
-/// e.g. a line that is nothing but `{{document}}`.
-pub fn is_only_slots(s: &str) -> bool {
-    let mut saw_slot = false;
-    let mut in_slot = false;
-    for c in s.chars() {
-        match c {
-            OPEN => {
-                in_slot = true;
-                saw_slot = true;
-            }
-            CLOSE => in_slot = false,
-            _ if in_slot => {}
-            c if c.is_whitespace() || ",;:-.\"'()[]<>".contains(c) => {}
-            _ => return false,
-        }
-    }
-    saw_slot
-}
-
-/// Number of words outside mask tokens.
-pub fn word_count(s: &str) -> usize {
-    strip_slots(s).split_whitespace().count()
-}
-
-fn strip_slots(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut in_slot = false;
-    for c in s.chars() {
-        match c {
-            OPEN => {
-                in_slot = true;
-                out.push(' ');
-            }
-            CLOSE => in_slot = false,
-            _ if in_slot => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use ps_guest_util::prompt::{
+    CLOSE, Masked, OPEN, is_cjk_text, is_only_slots, join_sentences, language, mask,
+    split_sentences, strip_slots, terminate, word_count,
+};
 
 /// Which part of a prompt a segment plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,6 +82,18 @@ impl Segment {
             None => self.body.clone(),
         }
     }
+}
+
+/// `s` without a leading `label:` from `labels` (case-insensitive).
+pub fn without_label(s: &str, labels: &[&str]) -> String {
+    let t = s.trim_start();
+    for l in labels {
+        let head = t.get(..l.len()).filter(|h| h.eq_ignore_ascii_case(l));
+        if let Some(rest) = head.and_then(|_| t[l.len()..].strip_prefix(':')) {
+            return capitalize(rest.trim_start());
+        }
+    }
+    s.to_string()
 }
 
 /// True when `s`, lower-cased, starts with one of `leads`.
@@ -927,67 +760,6 @@ fn list_item(line: &str) -> Option<&str> {
     None
 }
 
-const ABBREVIATIONS: &[&str] = &[
-    "e.g", "i.e", "vs", "dr", "mr", "mrs", "ms", "no", "fig", "approx", "incl", "etc", "cf", "st",
-    "jr", "sr", "prof", "inc", "ltd", "co", "eg", "ie", "al",
-];
-
-/// Split a line of masked text into sentences; every byte of the line lands
-/// in exactly one sentence (whitespace between them aside).
-pub fn split_sentences(line: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let chars: Vec<(usize, char)> = line.char_indices().collect();
-    let mut k = 0;
-    while k < chars.len() {
-        let (pos, c) = chars[k];
-        let cjk = matches!(c, '。' | '！' | '？');
-        if matches!(c, '.' | '!' | '?') || cjk {
-            let mut j = k + 1;
-            while j < chars.len()
-                && matches!(
-                    chars[j].1,
-                    '.' | '!' | '?' | ')' | '"' | '\'' | '’' | '”' | '。'
-                )
-            {
-                j += 1;
-            }
-            let end = chars.get(j).map_or(line.len(), |&(p, _)| p);
-            let boundary = if cjk {
-                true
-            } else {
-                let next_ws = chars.get(j).is_none_or(|&(_, n)| n.is_whitespace());
-                let word: String = line[start..pos]
-                    .rsplit(char::is_whitespace)
-                    .next()
-                    .unwrap_or("")
-                    .trim_start_matches(['(', '"', '\''])
-                    .to_lowercase();
-                let abbrev = c == '.'
-                    && (ABBREVIATIONS.contains(&word.as_str())
-                        || (word.chars().count() == 1 && word.chars().all(char::is_alphabetic)));
-                next_ws && !abbrev
-            };
-            if boundary {
-                let s = line[start..end].trim();
-                if !s.is_empty() {
-                    out.push(s);
-                }
-                start = end;
-            }
-            k = j;
-            continue;
-        }
-        let _ = pos;
-        k += 1;
-    }
-    let s = line[start..].trim();
-    if !s.is_empty() {
-        out.push(s);
-    }
-    out
-}
-
 fn ends_sentence(s: &str) -> bool {
     s.trim_end()
         .ends_with(['.', '!', '?', ':', ';', '。', '！', '？', CLOSE])
@@ -1199,22 +971,6 @@ pub fn decapitalize(s: &str) -> String {
     match chars.next() {
         Some(c) if c.is_uppercase() && !keep => c.to_lowercase().chain(chars).collect(),
         _ => s.to_string(),
-    }
-}
-
-/// End a sentence with a full stop unless it already has terminal
-/// punctuation (or ends in a block such as a fence or list).
-pub fn terminate(s: &str) -> String {
-    let t = s.trim_end();
-    if t.is_empty()
-        || t.ends_with([
-            '.', '!', '?', ':', ';', '。', '！', '？', '`', '>', '"', '”',
-        ])
-        || t.contains('\n')
-    {
-        t.to_string()
-    } else {
-        format!("{t}.")
     }
 }
 

@@ -3,6 +3,7 @@
 //! Pure Rust, tested natively. A transform never rewrites the author's
 //! sentences — it re-frames them — so every placeholder survives verbatim.
 
+use promptsculptor_sdk::util::prompt;
 use promptsculptor_sdk::{StyleDefinition, variable_names};
 use serde_json::{Map, Value, json};
 
@@ -145,85 +146,150 @@ pub fn remix(style: PackStyle, prompt: &str, extra: Option<&str>, n: usize) -> R
     }
 }
 
-/// A prompt taken apart: the task sentence, the other rules, the sentences
-/// about the answer's shape, and the inputs (placeholders).
+/// A prompt taken apart by the SDK's shared parser: the task sentence, the
+/// other rules, the sentences about the answer's shape, the protected blocks
+/// (tagged sections, code fences) that are moved whole and never split, and
+/// the inputs (placeholders) a layout may lift into their own tags.
 #[derive(Debug, Clone)]
 struct Parts {
+    /// The author's persona sentence ("You are …"), kept word for word.
+    role: Option<String>,
     task: String,
     rules: Vec<String>,
     output: Vec<String>,
-    /// (tag name, placeholder literal as written).
+    /// Tagged sections and code blocks, verbatim, in prompt order.
+    material: Vec<String>,
+    /// (tag name, placeholder literal as written) of placeholders in the
+    /// sentences. Only filled for English prompts: lifting a placeholder out
+    /// means rewording its sentence ("the document in <document>"), which
+    /// the transform can only do in English; elsewhere it stays inline.
     inputs: Vec<(String, String)>,
 }
 
 impl Parts {
     fn of(prompt: &str, extra: Option<&str>) -> Parts {
-        let mut sentences = sentences(prompt);
+        let (mut sentences, material) = split(prompt);
+        let role = (sentences.len() > 1 && is_role(&sentences[0])).then(|| sentences.remove(0));
         let task = if sentences.is_empty() {
-            prompt.trim().to_string()
+            if material.is_empty() {
+                prompt.trim().to_string()
+            } else {
+                String::new()
+            }
         } else {
             sentences.remove(0)
         };
         if let Some(extra) = extra.map(str::trim).filter(|e| !e.is_empty()) {
-            sentences.extend(self::sentences(extra));
+            sentences.extend(split(extra).0);
         }
         let (output, rules) = sentences.into_iter().partition(|s| is_about_output(s));
-        let placeholders = promptsculptor_sdk::placeholders(prompt);
-        let inputs = variable_names(prompt)
-            .into_iter()
-            .filter_map(|name| {
-                let literal = placeholders
-                    .iter()
-                    .find(|p| p.name == name)?
-                    .literal
-                    .clone();
-                Some((tag_name(&name), literal))
-            })
-            .collect();
-        Parts {
+        let mut parts = Parts {
+            role,
             task,
             rules,
             output,
-            inputs,
+            material,
+            inputs: Vec::new(),
+        };
+        if prompt::language(prompt) == "en" {
+            let text = parts
+                .sentences()
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n");
+            // A placeholder already inside a tag (`<contract>{{contract}}</contract>`
+            // in a sentence) is delimited as it is; lifting it would nest tags.
+            let placeholders: Vec<_> = promptsculptor_sdk::placeholders(&text)
+                .into_iter()
+                .filter(|p| !text[..p.start].trim_end().ends_with('>'))
+                .collect();
+            parts.inputs = variable_names(&text)
+                .into_iter()
+                .filter(|name| {
+                    placeholders
+                        .iter()
+                        .all(|p| p.name != *name || !text.contains(&format!(">{}", p.literal)))
+                })
+                .filter_map(|name| {
+                    let literal = placeholders
+                        .iter()
+                        .find(|p| p.name == name)?
+                        .literal
+                        .clone();
+                    // A placeholder written twice in the sentences is
+                    // referred to twice but its data is sent once.
+                    Some((tag_name(&name), literal))
+                })
+                .collect();
         }
+        parts
+    }
+
+    fn sentences(&self) -> Vec<&String> {
+        self.role
+            .iter()
+            .chain(std::iter::once(&self.task))
+            .chain(&self.rules)
+            .chain(&self.output)
+            .collect()
+    }
+
+    /// `s` with each lifted placeholder replaced by `refer(name, tag)`.
+    fn refer(&self, s: &str, refer: impl Fn(&str, &str) -> String) -> String {
+        let mut out = s.to_string();
+        for (tag, literal) in &self.inputs {
+            out = out.replace(literal, &refer(&tag.replace('_', " "), tag));
+        }
+        out
     }
 }
 
-/// Sentences of `text`: lines, with list markers dropped, split after `.`,
-/// `!` or `?` followed by white space (not after common abbreviations).
-fn sentences(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for line in text.lines() {
+/// "You are …", "Act as …" and their German, Spanish and French forms.
+fn is_role(s: &str) -> bool {
+    let l = s.to_lowercase();
+    [
+        "you are ",
+        "act as ",
+        "du bist ",
+        "sie sind ",
+        "eres ",
+        "usted es ",
+        "tu es ",
+        "vous êtes ",
+    ]
+    .iter()
+    .any(|lead| l.starts_with(lead))
+}
+
+/// Sentences of `text` (list markers dropped, split by the shared parser,
+/// which knows abbreviations and CJK sentence marks) and its protected
+/// blocks: a line that is nothing but a tagged section or a code fence is
+/// kept whole, never split into sentences or numbered as a rule.
+fn split(text: &str) -> (Vec<String>, Vec<String>) {
+    let m = prompt::mask(text);
+    let mut sentences = Vec::new();
+    let mut material = Vec::new();
+    for line in m.text.lines() {
         let line = strip_marker(line.trim());
-        let mut current = String::new();
-        let mut chars = line.chars().peekable();
-        while let Some(c) = chars.next() {
-            current.push(c);
-            let at_break =
-                matches!(c, '.' | '!' | '?') && chars.peek().is_some_and(|n| n.is_whitespace());
-            if at_break && !ends_with_abbreviation(&current) {
-                push_sentence(&mut out, &current);
-                current.clear();
+        if line.is_empty() {
+            continue;
+        }
+        if prompt::is_only_slots(line) && m.unmask(line).trim_start().starts_with(['<', '`']) {
+            material.push(m.unmask(line).trim().to_string());
+            continue;
+        }
+        for s in prompt::split_sentences(line) {
+            let s = m.unmask(s);
+            if s.contains('\n') {
+                // A block inside a sentence ("See ```…```") stays one piece.
+                material.push(s);
+            } else {
+                sentences.push(s);
             }
         }
-        push_sentence(&mut out, &current);
     }
-    out
-}
-
-fn push_sentence(out: &mut Vec<String>, s: &str) {
-    let s = s.trim();
-    if !s.is_empty() {
-        out.push(s.to_string());
-    }
-}
-
-fn ends_with_abbreviation(s: &str) -> bool {
-    let last = s.split_whitespace().last().unwrap_or("").to_lowercase();
-    [
-        "e.g.", "i.e.", "etc.", "vs.", "approx.", "no.", "dr.", "mr.", "ms.",
-    ]
-    .contains(&last.as_str())
+    (sentences, material)
 }
 
 /// `- item`, `* item`, `1. item`, `2) item` → `item`.
@@ -304,24 +370,39 @@ fn xml_inputs(p: &Parts) -> String {
         .inputs
         .iter()
         .map(|(tag, literal)| format!("<{tag}>\n{literal}\n</{tag}>"))
+        .chain(p.material.iter().cloned())
         .collect();
     format!("<inputs>\n{}\n</inputs>", body.join("\n"))
+}
+
+/// A sentence for the XML layouts: lifted placeholders become references to
+/// their tags.
+fn xml_ref(p: &Parts, s: &str) -> String {
+    p.refer(s, |name, tag| format!("the {name} in <{tag}>"))
 }
 
 /// Anthropic layouts: 0 task first; 1 long inputs first (their long-context
 /// advice) with thinking tags; 2 a role line and rules with the inputs last.
 fn anthropic(p: &Parts, layout: usize) -> String {
     let mut blocks: Vec<String> = Vec::new();
-    let task = format!("<task>\n{}\n</task>", p.task);
-    let instructions = (!p.rules.is_empty())
-        .then(|| format!("<instructions>\n{}\n</instructions>", numbered(&p.rules)));
-    let inputs = (!p.inputs.is_empty()).then(|| xml_inputs(p));
+    // The author's persona frames everything, so it opens the prompt outside
+    // the tags (layout 2 otherwise opens with a generic one).
+    blocks.extend(p.role.iter().map(|r| xml_ref(p, r)));
+    let rules: Vec<String> = p.rules.iter().map(|r| xml_ref(p, r)).collect();
+    let task = format!("<task>\n{}\n</task>", xml_ref(p, &p.task));
+    let instructions = (!rules.is_empty())
+        .then(|| format!("<instructions>\n{}\n</instructions>", numbered(&rules)));
+    let inputs = (!p.inputs.is_empty() || !p.material.is_empty()).then(|| xml_inputs(p));
     let answer = if p.output.is_empty() {
         "Write your final answer inside <answer> tags.".to_string()
     } else {
         format!(
             "<output_format>\n{}\n</output_format>\n\nWrite your final answer inside <answer> tags.",
-            p.output.join("\n")
+            p.output
+                .iter()
+                .map(|o| xml_ref(p, o))
+                .collect::<Vec<_>>()
+                .join("\n")
         )
     };
     match layout {
@@ -336,8 +417,20 @@ fn anthropic(p: &Parts, layout: usize) -> String {
             blocks.push(task);
             blocks.extend(instructions);
             blocks.push(format!(
-                "Think the task through step by step inside <thinking> tags first. {answer}"
+                "Think the task through step by step inside <thinking> tags first.\n\n{answer}"
             ));
+        }
+        _ if p.role.is_some() => {
+            blocks.push(
+                "The task, its rules and its inputs are given in XML tags below; refer to them by tag name."
+                    .to_string(),
+            );
+            blocks.push(task);
+            if !rules.is_empty() {
+                blocks.push(format!("<rules>\n{}\n</rules>", bulleted(&rules)));
+            }
+            blocks.extend(inputs);
+            blocks.push(answer);
         }
         _ => {
             blocks.push(
@@ -346,8 +439,8 @@ fn anthropic(p: &Parts, layout: usize) -> String {
                     .to_string(),
             );
             blocks.push(task);
-            if !p.rules.is_empty() {
-                blocks.push(format!("<rules>\n{}\n</rules>", bulleted(&p.rules)));
+            if !rules.is_empty() {
+                blocks.push(format!("<rules>\n{}\n</rules>", bulleted(&rules)));
             }
             blocks.extend(inputs);
             blocks.push(answer);
@@ -360,11 +453,16 @@ fn anthropic(p: &Parts, layout: usize) -> String {
 /// final instructions; 2 instructions repeated after the context (their
 /// advice for long context).
 fn openai(p: &Parts, layout: usize) -> String {
-    let mut s = format!("# Role and Objective\n{}", p.task);
+    let md = |s: &str| p.refer(s, |name, _| format!("the {name} under Context"));
+    let task = md(&p.task);
+    let mut s = match &p.role {
+        Some(role) => format!("# Role and Objective\n{}\n{task}", md(role)),
+        None => format!("# Role and Objective\n{task}"),
+    };
     let rules = if p.rules.is_empty() {
         "- Follow the objective above exactly.".to_string()
     } else {
-        bulleted(&p.rules)
+        bulleted(&p.rules.iter().map(|r| md(r)).collect::<Vec<_>>())
     };
     s.push_str(&format!("\n\n# Instructions\n{rules}"));
     if layout == 1 {
@@ -376,14 +474,19 @@ fn openai(p: &Parts, layout: usize) -> String {
     let format = if p.output.is_empty() {
         "Reply in plain, concise prose; use Markdown only where it aids reading.".to_string()
     } else {
-        p.output.join("\n")
+        p.output
+            .iter()
+            .map(|o| md(o))
+            .collect::<Vec<_>>()
+            .join("\n")
     };
     s.push_str(&format!("\n\n# Output Format\n{format}"));
-    if !p.inputs.is_empty() {
+    if !p.inputs.is_empty() || !p.material.is_empty() {
         let ctx: Vec<String> = p
             .inputs
             .iter()
             .map(|(tag, literal)| format!("- {tag}: {literal}"))
+            .chain(p.material.iter().cloned())
             .collect();
         s.push_str(&format!("\n\n# Context\n{}", ctx.join("\n")));
     }
@@ -391,10 +494,14 @@ fn openai(p: &Parts, layout: usize) -> String {
         1 => s.push_str(
             "\n\n# Final instructions\nThink step by step, then give only the final answer.",
         ),
-        2 => s.push_str(&format!(
-            "\n\n# Final instructions\nRemember the objective: {}",
-            p.task
+        // Repeating a task that still holds a placeholder would send that
+        // input twice, so such a task is pointed at, not repeated.
+        2 if promptsculptor_sdk::placeholders(&task).is_empty() => s.push_str(&format!(
+            "\n\n# Final instructions\nRemember the objective: {task}"
         )),
+        2 => s.push_str(
+            "\n\n# Final instructions\nRemember the objective stated under # Role and Objective, and follow every instruction above.",
+        ),
         _ => {}
     }
     s
@@ -484,23 +591,21 @@ fn json_contract(p: &Parts, layout: usize) -> String {
         });
     }
     let pretty = serde_json::to_string_pretty(&schema).unwrap_or_else(|_| schema.to_string());
-    let mut body = vec![p.task.clone()];
-    body.extend(p.rules.iter().cloned());
-    let inputs = if p.inputs.is_empty() {
-        String::new()
-    } else {
-        let lines: Vec<String> = p
-            .inputs
+    // The task keeps its own wording and placeholders (each input is sent
+    // once, where the author put it); protected blocks follow it verbatim.
+    let mut body = vec![prompt::join_sentences(
+        &p.role
             .iter()
-            .map(|(tag, literal)| format!("{tag}: {literal}"))
-            .collect();
-        format!("\n\nInputs:\n{}", lines.join("\n"))
-    };
+            .chain(std::iter::once(&p.task))
+            .chain(&p.rules)
+            .collect::<Vec<_>>(),
+    )];
+    body.extend(p.material.iter().cloned());
     format!(
-        "{}{inputs}\n\n## Output format\nRespond with only a JSON object, with no text before or after it and no \
+        "{}\n\n## Output format\nRespond with only a JSON object, with no text before or after it and no \
          code fences. It must validate against this JSON Schema:\n\n{pretty}\n\nUse null for any value the input \
          does not determine; never invent one.",
-        body.join(" ")
+        body.join("\n\n")
     )
 }
 
@@ -518,6 +623,12 @@ fn changes(style: PackStyle, p: &Parts) -> Vec<String> {
             if !p.inputs.is_empty() {
                 out.push("Wrapped every input variable in its own XML tag to separate data from instructions.".to_string());
             }
+            if !p.material.is_empty() {
+                out.push(
+                    "Kept the tagged sections and code blocks verbatim inside <inputs>."
+                        .to_string(),
+                );
+            }
             out.push(
                 "Asked for the final answer inside <answer> tags so it is easy to extract."
                     .to_string(),
@@ -528,9 +639,17 @@ fn changes(style: PackStyle, p: &Parts) -> Vec<String> {
                 "Organised the prompt into the Markdown sections of OpenAI's prompting guide."
                     .to_string(),
             );
-            out.push("Listed each rule as its own bullet under # Instructions.".to_string());
+            if !p.rules.is_empty() {
+                out.push("Listed each rule as its own bullet under # Instructions.".to_string());
+            }
             if !p.inputs.is_empty() {
                 out.push("Labelled every input under # Context.".to_string());
+            }
+            if !p.material.is_empty() {
+                out.push(
+                    "Kept the tagged sections and code blocks verbatim under # Context."
+                        .to_string(),
+                );
             }
         }
         PackStyle::JsonSchema => {
@@ -586,9 +705,11 @@ mod tests {
     fn anthropic_tags_inputs_and_instructions() {
         let v = &remix(PackStyle::AnthropicXml, PROMPT, None, 1).variants[0];
         assert!(
-            v.starts_with("<task>\nSummarise {{document}} for {{ audience }}.\n</task>"),
+            v.starts_with("<task>\nSummarise the document in <document> for the audience in <audience>.\n</task>"),
             "{v}"
         );
+        // Each input is sent once: lifted into its tag, referred to by name.
+        assert_eq!(v.matches("{{document}}").count(), 1, "{v}");
         assert!(v.contains("<document>\n{{document}}\n</document>"), "{v}");
         assert!(v.contains("1. Mention every risk, e.g. legal ones."), "{v}");
         assert!(
