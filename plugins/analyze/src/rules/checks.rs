@@ -144,11 +144,53 @@ fn non_data_sentence<'d>(doc: &'d Doc<'_>, s: usize) -> impl Iterator<Item = usi
     (a..b).filter(move |&k| !doc.toks[k].data)
 }
 
+const REPLY_FORM: &[&str] = &[
+    "reply with",
+    "respond with",
+    "answer with",
+    "reply in",
+    "respond in",
+    "answer in",
+    "return only",
+    " only",
+];
+
+/// The first word of a short prompt that names no role, audience or form
+/// ("What do you make of these numbers?", "hi", "请介绍一下量子计算。"): in any
+/// language, so little text cannot carry a persona or an answer shape, and
+/// the reader has to guess both. Word count is the shared parser's (CJK
+/// ideographs count one each).
+fn short_bare_request(doc: &Doc, sig: &Signals) -> Option<usize> {
+    if sig.role || sig.audience || sig.format {
+        return None;
+    }
+    let prose: String = doc
+        .toks
+        .iter()
+        .filter(|t| !t.data)
+        .map(|t| t.raw)
+        .collect::<Vec<_>>()
+        .join(" ");
+    // "Reply with the number only": a short prompt that states its reply
+    // form is complete, even where the format signal has no keyword for it.
+    let lower = prose.to_lowercase();
+    if REPLY_FORM.iter().any(|h| lower.contains(h)) {
+        return None;
+    }
+    let words = ps_guest_util::prompt::word_count(&prose);
+    (words > 0 && words <= 20).then(|| doc.toks.iter().position(|t| !t.data))?
+}
+
 /// Run every wording check.
 pub fn run_all(doc: &Doc, sig: &Signals, tokens: u32, out: &mut Vec<Raw>) {
     excessive_length(doc, tokens, out);
     shouting(doc, out);
+    let short = short_bare_request(doc, sig);
     if !doc.english {
+        if !doc.latin {
+            missing_role(doc, sig, short, out);
+            missing_output_format(doc, sig, short, out);
+        }
         // Other Latin-script languages get the checks whose keywords the
         // lexicon carries for them (prohibitions, vague amounts, unbounded
         // scope, deictic references), and role/format only on short prompts,
@@ -164,8 +206,8 @@ pub fn run_all(doc: &Doc, sig: &Signals, tokens: u32, out: &mut Vec<Raw>) {
                     .iter()
                     .copied()
                     .find(|&k| is_word(&doc.toks[k], F_OPEN));
-                missing_role(doc, sig, open, out);
-                missing_output_format(doc, sig, open, out);
+                missing_role(doc, sig, open.or(short), out);
+                missing_output_format(doc, sig, open.or(short), out);
             }
             vague_quantifier(doc, out);
             unbounded_length(doc, sig, out);
@@ -190,13 +232,15 @@ pub fn run_all(doc: &Doc, sig: &Signals, tokens: u32, out: &mut Vec<Raw>) {
         .iter()
         .copied()
         .find(|&k| ROLE_TASKS.contains(&doc.toks[k].lw))
-        .or(open_question);
+        .or(open_question)
+        .or(short);
     missing_role(doc, sig, role_task, out);
     let format_task = tasks
         .iter()
         .copied()
         .find(|&k| is_word(&doc.toks[k], F_OPEN))
-        .or(open_question);
+        .or(open_question)
+        .or(short);
     missing_output_format(doc, sig, format_task, out);
     vague_quantifier(doc, out);
     unbounded_length(doc, sig, out);
