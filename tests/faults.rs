@@ -566,6 +566,9 @@ async fn kill_9_during_writes_loses_no_acknowledged_style() {
 
 // --------------------------------------------------------------- concurrency
 
+// ETag / If-Match semantics are tested on both backends in tests/store.rs
+// (`etags_and_if_match_serialize_style_writers`).
+
 async fn put_if(s: &Server, name: &str, etag: Option<&str>, instructions: &str) -> Resp {
     let url = format!("{}/api/v1/styles/{name}", s.base);
     let body = json!({ "description": "d", "instructions": instructions });
@@ -577,106 +580,6 @@ async fn put_if(s: &Server, name: &str, etag: Option<&str>, instructions: &str) 
         }
     })
     .await
-}
-
-async fn delete_if(s: &Server, name: &str, etag: &str) -> Resp {
-    let url = format!("{}/api/v1/styles/{name}", s.base);
-    s.raw(|c, _| c.delete(&url).header("if-match", etag)).await
-}
-
-/// `ETag` on GET/POST/PUT, `If-Match` on PUT/DELETE: a stale tag is 412
-/// `precondition_failed`, of concurrent conditional writers from one
-/// version exactly one wins, and without `If-Match` the last write wins.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn etags_and_if_match_serialize_style_writers() {
-    let s = Arc::new(Server::start(Options::default()).await);
-    let created = s.post("/api/v1/styles", &style_body("shared")).await;
-    assert_eq!(created.status, 201, "{}", created.text);
-    let e0 = created.header("etag").expect("etag on 201").to_string();
-    assert!(e0.starts_with('"') && e0.ends_with('"'), "{e0}");
-    let got = s.get("/api/v1/styles/shared").await;
-    assert_eq!(
-        got.header("etag"),
-        Some(e0.as_str()),
-        "GET etag = POST etag"
-    );
-
-    // A conditional write from the current version wins and moves the tag.
-    let r = put_if(&s, "shared", Some(&e0), "v1").await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let e1 = r.header("etag").expect("etag on PUT").to_string();
-    assert_ne!(e0, e1);
-    assert_eq!(
-        s.get("/api/v1/styles/shared").await.header("etag"),
-        Some(e1.as_str())
-    );
-    // The same stale version again: 412, nothing written.
-    let msg = put_if(&s, "shared", Some(&e0), "lost update")
-        .await
-        .assert_error(412, "precondition_failed");
-    assert!(
-        msg.contains(&e1),
-        "the message gives the current tag: {msg}"
-    );
-    assert_eq!(
-        s.get("/api/v1/styles/shared").await.json["instructions"],
-        "v1"
-    );
-    // Weak tags never match; a list matches when one entry does; * matches.
-    put_if(&s, "shared", Some(&format!("W/{e1}")), "weak")
-        .await
-        .assert_error(412, "precondition_failed");
-    let r = put_if(&s, "shared", Some(&format!("{e0}, {e1}")), "v2").await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let r = put_if(&s, "shared", Some("*"), "v3").await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let e3 = r.header("etag").expect("etag").to_string();
-    // Preconditions do not hide a 404 or a 409.
-    put_if(&s, "absent", Some(&e3), "x")
-        .await
-        .assert_error(404, "style_not_found");
-    put_if(&s, "concise", Some("*"), "x")
-        .await
-        .assert_error(409, "style_conflict");
-
-    // 16 writers race from the same version: exactly one wins.
-    let racers = futures::future::join_all((0..16).map(|i| {
-        let (s, e3) = (Arc::clone(&s), e3.clone());
-        async move { put_if(&s, "shared", Some(&e3), &format!("racer {i}")).await }
-    }))
-    .await;
-    let winners: Vec<&Resp> = racers.iter().filter(|r| r.status == 200).collect();
-    assert_eq!(winners.len(), 1, "exactly one conditional writer wins");
-    for r in racers.iter().filter(|r| r.status != 200) {
-        r.assert_error(412, "precondition_failed");
-    }
-    let winner_text = winners[0].json["instructions"].clone();
-    assert_eq!(
-        s.get("/api/v1/styles/shared").await.json["instructions"],
-        winner_text
-    );
-
-    // Without If-Match: last write wins, every write succeeds.
-    let blind = futures::future::join_all((0..16).map(|i| {
-        let s = Arc::clone(&s);
-        async move { put_if(&s, "shared", None, &format!("blind {i}")).await }
-    }))
-    .await;
-    assert!(blind.iter().all(|r| r.status == 200));
-    let final_text = s.get("/api/v1/styles/shared").await.json["instructions"].clone();
-    assert!(
-        blind.iter().any(|r| r.json["instructions"] == final_text),
-        "the stored value is one of the writes: {final_text}"
-    );
-
-    // DELETE with a stale tag is refused; with the current one it works.
-    let current = s.get("/api/v1/styles/shared").await;
-    let ec = current.header("etag").expect("etag").to_string();
-    delete_if(&s, "shared", &e0)
-        .await
-        .assert_error(412, "precondition_failed");
-    assert_eq!(delete_if(&s, "shared", &ec).await.status, 204);
-    assert_eq!(s.get("/api/v1/styles/shared").await.status, 404);
 }
 
 /// Remixes with a user style while other clients replace, delete and

@@ -8,44 +8,11 @@
 
 mod common;
 
-use std::{path::Path, time::Duration};
+use std::time::Duration;
 
 use common::llm::{FakeLlm, Reply};
-use common::{Options, Server};
+use common::{Options, Server, install, wait_for_row as wait_for};
 use serde_json::{Value, json};
-
-/// Copy `src` into `dir/name` the way a careful deployer does: write a
-/// temp file, then rename over the target.
-fn install(src: &Path, dir: &Path, name: &str) {
-    let tmp = dir.join(format!(".{name}.tmp"));
-    std::fs::copy(src, &tmp).expect("copy");
-    std::fs::rename(&tmp, dir.join(name)).expect("rename");
-}
-
-async fn plugin_row(s: &Server, file: &str) -> Value {
-    let r = s.get("/api/v1/plugins").await;
-    r.json["plugins"]
-        .as_array()
-        .and_then(|a| a.iter().find(|p| p["file"] == file).cloned())
-        .unwrap_or(Value::Null)
-}
-
-/// Poll the listing until `pred` holds for `file`'s row (or time out).
-async fn wait_for(s: &Server, file: &str, pred: impl Fn(&Value) -> bool) -> Value {
-    let start = std::time::Instant::now();
-    loop {
-        let row = plugin_row(s, file).await;
-        if pred(&row) {
-            return row;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "timed out waiting on {file}: {row}\n{}",
-            s.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 fn faulty(prompt: &str) -> Value {
     json!({ "prompt": prompt, "strategy": "faulty", "use_llm": false })

@@ -11,10 +11,10 @@
 
 mod common;
 
-use std::{path::Path, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use common::pg::Backend;
-use common::{Options, Resp, Server, wait_until};
+use common::{Options, Resp, Server, install, wait_for_row, wait_until};
 use serde_json::{Value, json};
 
 /// Options storing in `backend`, plus the temp dir that holds the SQLite
@@ -44,38 +44,6 @@ fn style_names(r: &Resp) -> Vec<String> {
         .iter()
         .filter_map(|s| s["name"].as_str().map(str::to_string))
         .collect()
-}
-
-/// Copy `src` into `dir/name` atomically (temp file, rename), as a deployer does.
-fn install(src: &Path, dir: &Path, name: &str) {
-    let tmp = dir.join(format!(".{name}.tmp"));
-    std::fs::copy(src, &tmp).expect("copy");
-    std::fs::rename(&tmp, dir.join(name)).expect("rename");
-}
-
-async fn plugin_row(s: &Server, file: &str) -> Value {
-    let r = s.get("/api/v1/plugins").await;
-    r.json["plugins"]
-        .as_array()
-        .and_then(|a| a.iter().find(|p| p["file"] == file).cloned())
-        .unwrap_or(Value::Null)
-}
-
-/// Poll the plugin listing until `file`'s row satisfies `pred`.
-async fn wait_for_row(s: &Server, file: &str, pred: impl Fn(&Value) -> bool) -> Value {
-    let start = std::time::Instant::now();
-    loop {
-        let row = plugin_row(s, file).await;
-        if pred(&row) {
-            return row;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "timed out waiting on {file}: {row}\n{}",
-            s.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 async fn put_if(s: &Server, name: &str, etag: Option<&str>, instructions: &str) -> Resp {

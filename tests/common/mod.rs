@@ -533,3 +533,37 @@ pub fn peak_rss_mib(pid: u32) -> u64 {
         .map(|kb| kb / 1024)
         .expect("VmHWM")
 }
+
+/// Copy `src` into `dir/name` the way a careful deployer does: write a temp
+/// file, then rename over the target, so the server never sees half a file.
+pub fn install(src: &Path, dir: &Path, name: &str) {
+    let tmp = dir.join(format!(".{name}.tmp"));
+    std::fs::copy(src, &tmp).expect("copy");
+    std::fs::rename(&tmp, dir.join(name)).expect("rename");
+}
+
+/// The `GET /api/v1/plugins` row of `file`, or null.
+pub async fn plugin_row(s: &Server, file: &str) -> Value {
+    let r = s.get("/api/v1/plugins").await;
+    r.json["plugins"]
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["file"] == file).cloned())
+        .unwrap_or(Value::Null)
+}
+
+/// Poll the plugin listing until `file`'s row satisfies `pred` (20 s at most).
+pub async fn wait_for_row(s: &Server, file: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let start = Instant::now();
+    loop {
+        let row = plugin_row(s, file).await;
+        if pred(&row) {
+            return row;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out waiting on {file}: {row}\n{}",
+            s.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -5,7 +5,6 @@
 //! slot until the plugin deadline cuts it.
 
 use std::{
-    path::Path,
     sync::{
         Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
@@ -15,7 +14,7 @@ use std::{
 
 use serde_json::{Value, json};
 
-use crate::common::{self, Options, Resp, Server, percentile};
+use crate::common::{self, Options, Resp, Server, install, percentile};
 
 const VAGUE: &str =
     "Write some stuff about our product and a few things customers might like, etc.";
@@ -146,13 +145,6 @@ async fn one_plugin_cannot_starve_the_others() {
     assert!(timed_out >= 4, "its share ran: {timed_out} timed out");
     assert!(busy >= 8, "most never got a turn: {busy} busy");
     assert_eq!(busy + timed_out, 20);
-}
-
-/// Copy `src` into `dir/name` atomically (temp file, then rename).
-fn install(src: &Path, dir: &Path, name: &str) {
-    let tmp = dir.join(format!(".{name}.tmp"));
-    std::fs::copy(src, &tmp).expect("copy");
-    std::fs::rename(&tmp, dir.join(name)).expect("rename");
 }
 
 /// A valid plugin dropped into the folder while every request slot is held

@@ -12,22 +12,11 @@
 //! - a refusal that depends on something other than the file (a style name
 //!   taken by a user style) is retried by itself, without a file event.
 
-use std::{
-    path::Path,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::common::{self, Options, Server, peak_rss_mib};
-
-/// Copy `src` into `dir/name` the way a careful deployer does: write a
-/// temp file, then rename over the target.
-fn install(src: &Path, dir: &Path, name: &str) {
-    let tmp = dir.join(format!(".{name}.tmp"));
-    std::fs::copy(src, &tmp).expect("copy");
-    std::fs::rename(&tmp, dir.join(name)).expect("rename");
-}
+use crate::common::{self, Options, Server, install, peak_rss_mib};
 
 async fn rows(s: &Server) -> Vec<Value> {
     let r = s.get("/api/v1/plugins").await;
