@@ -38,11 +38,43 @@ struct Tally {
     false_positives: u32,
 }
 
+/// Floors per labeled set, set just below the figures measured when the
+/// gate was last raised: a rule change that costs recall or adds false
+/// positives fails here. The dev set was tuned on; the first hold-out was
+/// reported on by class (so it is no longer clean); holdout-2 was written
+/// before the second round of rule changes, but its misses then guided that
+/// round by class, so its figure is optimistic for unseen prompts.
+const SETS: &[(&str, f64, f64)] = &[
+    // (file, recall floor, max false-positive rate)
+    ("analyze-dev-set.jsonl", 0.97, 0.01),
+    ("analyze-holdout.jsonl", 0.90, 0.01),
+    ("analyze-holdout-2.jsonl", 0.95, 0.01),
+];
+
 #[tokio::test]
-async fn dev_set_recall_and_false_positives() {
-    let path = common::repo_root().join("tests/data/analyze-dev-set.jsonl");
-    let text = std::fs::read_to_string(&path).expect("dev set");
+async fn labeled_sets_recall_and_false_positives() {
     let s = Server::start(Options::default()).await;
+    let mut failures = Vec::new();
+    for &(file, floor, max_fp) in SETS {
+        let (recall, fp_rate) = measure(&s, file).await;
+        if recall < floor {
+            failures.push(format!("{file}: recall {recall:.2} below {floor}"));
+        }
+        if fp_rate > max_fp {
+            failures.push(format!(
+                "{file}: false-positive rate {fp_rate:.3} above {max_fp}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// Run one labeled set through the server; print its table and return
+/// (overall recall, false positives / forbidden).
+async fn measure(s: &Server, file: &str) -> (f64, f64) {
+    let path = common::repo_root().join("tests/data").join(file);
+    let text = std::fs::read_to_string(&path).expect("labeled set");
+    println!("== {file}");
     let mut tallies: BTreeMap<&str, Tally> = CODES.iter().map(|c| (*c, Tally::default())).collect();
     let mut misses = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -115,17 +147,5 @@ async fn dev_set_recall_and_false_positives() {
     for m in &misses {
         println!("  {m}");
     }
-    // Floors set just below the measured figures: a rule change that costs
-    // recall or adds false positives fails here.
-    assert!(
-        recall >= RECALL_FLOOR,
-        "overall recall {recall:.2} below {RECALL_FLOOR}"
-    );
-    assert!(
-        fp <= MAX_FALSE_POSITIVES,
-        "{fp} false positives (max {MAX_FALSE_POSITIVES})"
-    );
+    (recall, f64::from(fp) / f64::from(forb.max(1)))
 }
-
-const RECALL_FLOOR: f64 = 0.95;
-const MAX_FALSE_POSITIVES: u32 = 1;

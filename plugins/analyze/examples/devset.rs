@@ -1,7 +1,7 @@
 //! Dev-set evaluation of the deterministic analyzer.
 //!
-//! Run: `cargo run -p ps-plugin-analyze --example devset -- /work/shared/analyze-dev-set.jsonl`
-//! or `-- plugins/analyze/tests/data/holdout.jsonl` for the hold-out set
+//! Run: `cargo run --release -p ps-plugin-analyze --example devset -- tests/data/analyze-dev-set.jsonl`
+//! or `-- tests/data/analyze-holdout-2.jsonl` (or another labeled set)
 //! (add `-v` after the path to list every miss and false positive). Tokens are
 //! estimated as chars/4, as the plugin does when the host knows no encoding.
 

@@ -42,7 +42,7 @@ impl AnalyzePlugin for Analyzer {
             suggestions: report.suggestions,
             stats: Stats {
                 chars: u32::try_from(chars).unwrap_or(u32::MAX),
-                words: u32::try_from(prompt.split_whitespace().count()).unwrap_or(u32::MAX),
+                words: u32::try_from(rules::word_count(prompt)).unwrap_or(u32::MAX),
                 tokens,
                 tokenizer: request.tokenizer.clone(),
                 variables: ps_guest_util::variable_names(prompt),

@@ -152,12 +152,10 @@ fn holdout_set_floors() {
     );
 }
 
-/// The hold-out set written for issue 13 before any rule was tuned
-/// (`tests/data/analyze-holdout.jsonl`: code, tags, CJK, German, Spanish,
-/// French, variables). Never tuned on: the floor records the measured figure
-/// (0.48 before the issue-13 changes, 0.68 after), so it only catches a
-/// regression; the per-code floor is 0 because pronoun references are not
-/// yet caught on it.
+/// The first hold-out set written for issue 13
+/// (`tests/data/analyze-holdout.jsonl`). Its misses were later reported by
+/// class and the rules improved for those classes, so it is no longer clean:
+/// 0.48 at first, 0.68 after the first round, 1.00 after the second.
 #[test]
 fn issue13_holdout_floors() {
     check(
@@ -165,8 +163,26 @@ fn issue13_holdout_floors() {
             env!("CARGO_MANIFEST_DIR"),
             "/../../tests/data/analyze-holdout.jsonl"
         ),
-        0.65,
+        0.95,
         1,
-        0.0,
+        0.5,
+    );
+}
+
+/// The second issue-13 hold-out (`tests/data/analyze-holdout-2.jsonl`),
+/// written before the second round of rule changes: 0.67 recall and 0 false
+/// positives before, 1.00 and 0 after. Its misses guided that round (by
+/// class, with other probe prompts for false positives), so the figure is
+/// optimistic for unseen prompts; the floor only catches a regression.
+#[test]
+fn issue13_holdout2_floors() {
+    check(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/data/analyze-holdout-2.jsonl"
+        ),
+        0.95,
+        1,
+        0.75,
     );
 }

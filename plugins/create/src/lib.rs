@@ -12,6 +12,8 @@
 //! which a native linker rejects for a cdylib, and the pure modules below are
 //! what the native unit tests exercise anyway.
 
+mod catalog;
+mod fit;
 pub mod metaprompt;
 pub mod spec;
 pub mod template;

@@ -174,8 +174,13 @@ pub fn tagged_inputs(names: &[String]) -> String {
 pub fn sentence(text: &str) -> String {
     let t = text.trim();
     let mut s = t.to_string();
-    if !t.ends_with(['.', '!', '?', ':', ')', '"', '\'', '`', '>', '…', '。']) {
-        s.push('.');
+    if t.ends_with(['。', '！', '？', '：', '）', '」']) {
+        return s;
+    }
+    if !t.ends_with(['.', '!', '?', ':', ')', '"', '\'', '`', '>', '…']) {
+        // CJK text takes a full-width mark; an ASCII "." glued to it reads
+        // as a typo.
+        s.push(if crate::fit::ends_cjk(t) { '。' } else { '.' });
     }
     s
 }

@@ -12,6 +12,14 @@ pub use ps_guest_util::prompt::{
     split_sentences, strip_slots, terminate, word_count,
 };
 
+mod lexicon;
+
+pub use lexicon::TASK_VERBS;
+use lexicon::{
+    CONSTRAINT_LEADS, CONTEXT_LEADS, FORMAT_LEADS, FORMAT_WORDS, INPUT_LEADS, NOT_ROLE,
+    PLEASANTRIES, REQUEST_LEADS, ROLE_LEADS,
+};
+
 /// Which part of a prompt a segment plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {
@@ -107,10 +115,14 @@ pub fn starts_with_any_lower(s: &str, leads: &[&str]) -> bool {
 fn starts_any(l: &str, leads: &[&str]) -> bool {
     leads.iter().any(|p| {
         l.starts_with(p)
-            && l[p.len()..]
-                .chars()
-                .next()
-                .is_none_or(|c| !c.is_alphanumeric() || p.ends_with(' '))
+            && l[p.len()..].chars().next().is_none_or(|c| {
+                // CJK writes no space after a lead ("你是一名…").
+                !c.is_alphanumeric()
+                    || p.ends_with(' ')
+                    || p.chars()
+                        .next_back()
+                        .is_some_and(ps_guest_util::prompt::is_cjk)
+            })
     })
 }
 
@@ -135,373 +147,6 @@ pub fn has_word(l: &str, word: &str) -> bool {
     }
     false
 }
-
-/// Imperative verbs that open a task (or a step of one).
-pub const TASK_VERBS: &[&str] = &[
-    "write",
-    "summarize",
-    "summarise",
-    "explain",
-    "list",
-    "describe",
-    "create",
-    "generate",
-    "draft",
-    "translate",
-    "rewrite",
-    "review",
-    "analyze",
-    "analyse",
-    "classify",
-    "extract",
-    "identify",
-    "find",
-    "compare",
-    "give",
-    "provide",
-    "make",
-    "build",
-    "design",
-    "plan",
-    "suggest",
-    "recommend",
-    "answer",
-    "read",
-    "check",
-    "fix",
-    "debug",
-    "refactor",
-    "convert",
-    "edit",
-    "proofread",
-    "correct",
-    "improve",
-    "evaluate",
-    "assess",
-    "rate",
-    "score",
-    "calculate",
-    "compute",
-    "estimate",
-    "determine",
-    "decide",
-    "choose",
-    "select",
-    "sort",
-    "rank",
-    "group",
-    "categorize",
-    "categorise",
-    "label",
-    "tag",
-    "outline",
-    "brainstorm",
-    "propose",
-    "solve",
-    "prove",
-    "verify",
-    "validate",
-    "test",
-    "implement",
-    "add",
-    "remove",
-    "replace",
-    "update",
-    "tell",
-    "show",
-    "help",
-    "paraphrase",
-    "simplify",
-    "shorten",
-    "expand",
-    "elaborate",
-    "detect",
-    "flag",
-    "map",
-    "match",
-    "merge",
-    "split",
-    "count",
-    "predict",
-    "forecast",
-    "interpret",
-    "critique",
-    "discuss",
-    "argue",
-    "justify",
-    "define",
-    "clarify",
-    "research",
-    "investigate",
-    "explore",
-    "prepare",
-    "compose",
-    "produce",
-    "offer",
-    "ask",
-    "fill",
-    "complete",
-    "parse",
-    "transform",
-    "reformat",
-    "organize",
-    "organise",
-    "prioritize",
-    "prioritise",
-    "highlight",
-    "cite",
-    "quote",
-    "mention",
-    "note",
-    "consider",
-    "focus",
-    "look",
-    "go",
-    "take",
-    "put",
-    "turn",
-    "respond",
-    "reply",
-    "return",
-    "output",
-    "format",
-    "present",
-    "structure",
-    "summarize",
-    "teach",
-    "debate",
-    "grade",
-    "diagnose",
-    "optimize",
-    "optimise",
-    "document",
-    "annotate",
-    "name",
-];
-
-const ROLE_LEADS: &[&str] = &[
-    "you are a ",
-    "you are an ",
-    "you are the ",
-    "you're a ",
-    "you're an ",
-    "you are my ",
-    "act as",
-    "acting as",
-    "pretend to be",
-    "pretend you are",
-    "imagine you are",
-    "imagine you're",
-    "as a ",
-    "as an ",
-    "your role is",
-    "assume the role",
-    "take on the role",
-    "play the role",
-    "role:",
-    "persona:",
-];
-const NOT_ROLE: &[&str] = &[
-    "as a result",
-    "as a reminder",
-    "as an example",
-    "as a rule",
-    "as a whole",
-];
-const CONTEXT_LEADS: &[&str] = &[
-    "i ",
-    "i'm",
-    "i am",
-    "i've",
-    "i have",
-    "we ",
-    "we're",
-    "we've",
-    "our ",
-    "my ",
-    "this is for",
-    "the audience",
-    "the reader",
-    "the readers",
-    "the users",
-    "the user is",
-    "background",
-    "context",
-    "for context",
-    "currently",
-    "the company",
-    "the project",
-    "you are given",
-    "you will be given",
-    "you'll be given",
-    "you will receive",
-    "you have been given",
-    "you are working",
-    "the team",
-    "it is for",
-    "it's for",
-    "this will be",
-];
-const REQUEST_LEADS: &[&str] = &[
-    "i want you to",
-    "i need you to",
-    "i'd like you to",
-    "i would like you to",
-    "can you",
-    "could you",
-    "would you",
-    "will you",
-    "i need a",
-    "i need an",
-    "i want a",
-    "i want an",
-    "i'd like a",
-    "i would like a",
-    "your task",
-    "the task",
-    "the goal",
-    "your goal",
-    "your job",
-];
-const CONSTRAINT_LEADS: &[&str] = &[
-    "do not",
-    "don't",
-    "never",
-    "avoid",
-    "must",
-    "you must",
-    "you should",
-    "you need to",
-    "always",
-    "make sure",
-    "ensure",
-    "keep ",
-    "limit",
-    "no more than",
-    "at most",
-    "at least",
-    "only ",
-    "be sure",
-    "it is important",
-    "it's important",
-    "important",
-    "note:",
-    "refrain",
-    "without",
-    "under no circumstances",
-    "it is really important",
-    "it's really important",
-    "it is crucial",
-    "it's crucial",
-    "it is essential",
-    "it's essential",
-    "it is vital",
-    "remember",
-    "stay",
-    "stick to",
-    "be ",
-    "use ",
-    "include ",
-    "exclude",
-    "don’t",
-    "no ",
-    "there should",
-    "the length",
-    "length",
-    "tone",
-    "write in",
-    "write at",
-    "the tone",
-    "maximum",
-    "minimum",
-    "max ",
-    "min ",
-];
-const FORMAT_LEADS: &[&str] = &[
-    "format",
-    "return",
-    "output",
-    "the output",
-    "your output",
-    "your answer",
-    "your response",
-    "the response",
-    "the answer should",
-    "structure your",
-    "present",
-    "respond in",
-    "respond with",
-    "respond using",
-    "respond only",
-    "reply in",
-    "reply with",
-    "reply using",
-    "reply only",
-    "answer in",
-    "answer with",
-    "answer using",
-    "give the answer",
-    "give your answer",
-    "provide the answer",
-    "provide your answer",
-    "provide the output",
-    "provide the result",
-    "in json",
-    "as json",
-    "use the following format",
-    "use this format",
-    "the result should",
-    "put your",
-    "wrap your",
-];
-const FORMAT_WORDS: &[&str] = &[
-    "json",
-    "yaml",
-    "csv",
-    "markdown",
-    "table",
-    "bullet points",
-    "bulleted",
-    "numbered list",
-    "xml",
-    "format",
-];
-const INPUT_LEADS: &[&str] = &[
-    "here is",
-    "here's",
-    "here are",
-    "below is",
-    "below are",
-    "the following",
-    "input",
-    "text:",
-    "document:",
-    "data:",
-    "email:",
-    "article:",
-    "code:",
-    "the text is",
-    "the input is",
-    "given ",
-];
-const PLEASANTRIES: &[&str] = &[
-    "thanks",
-    "thank you",
-    "thanks in advance",
-    "thank you in advance",
-    "cheers",
-    "hi",
-    "hello",
-    "hey",
-    "many thanks",
-    "much appreciated",
-    "i appreciate it",
-    "i appreciate your help",
-    "appreciate it",
-    "thanks a lot",
-    "thank you so much",
-    "thanks so much",
-];
 
 /// Lower-cased sentence without mask tokens, list markers or a leading
 /// "please".
@@ -877,8 +522,63 @@ fn parse_block(m: &Masked, block: &str, segs: &mut Vec<Segment>) {
             units.push((t.to_string(), false));
         }
     }
-    for (unit, bullet) in units {
-        if let Some((label, rest)) = split_label(&unit)
+    // A bare generic label line inside a block ("Rules:" after a prose
+    // line) heads the list items under it, as it would at the block start;
+    // kept as prose it would be written twice once the layout adds its own.
+    let mut pending: Option<Part> = None;
+    // Lines under a bare "Examples:" label inside a block ("Input: a",
+    // "Output: b") belong to the example; read one by one they would become
+    // an input and a format.
+    let mut example: Option<usize> = None;
+    for (k, (unit, bullet)) in units.iter().enumerate() {
+        let (unit, bullet) = (unit.as_str(), *bullet);
+        let bare_label = (!bullet)
+            .then(|| unit.strip_suffix(':'))
+            .flatten()
+            .and_then(|l| classify_label(l.trim()).map(|pg| (l.trim(), pg)));
+        if let Some(idx) = example {
+            if bare_label.is_none()
+                && let Some(seg) = segs.get_mut(idx)
+            {
+                if !seg.body.is_empty() {
+                    seg.body.push('\n');
+                }
+                seg.body.push_str(&m.unmask(unit));
+                continue;
+            }
+            example = None;
+        }
+        if let Some((label, (Part::Examples, generic))) = bare_label
+            && k + 1 < units.len()
+        {
+            segs.push(Segment {
+                part: Part::Examples,
+                label: Some(m.unmask(label)),
+                generic_label: generic,
+                body: String::new(),
+                bullet: false,
+                lead_in: false,
+            });
+            example = Some(segs.len() - 1);
+            continue;
+        }
+        if bullet && let Some(part) = pending {
+            let mut s = Segment::new(part, m.unmask(unit));
+            s.bullet = true;
+            segs.push(s);
+            continue;
+        }
+        pending = None;
+        let next_is_item = units.get(k + 1).is_some_and(|(_, b)| *b);
+        if !bullet
+            && next_is_item
+            && let Some(label) = unit.strip_suffix(':')
+            && let Some((part, true)) = classify_label(label.trim())
+        {
+            pending = Some(part);
+            continue;
+        }
+        if let Some((label, rest)) = split_label(unit)
             && !rest.is_empty()
         {
             let (part, generic) = match classify_label(label) {
@@ -896,7 +596,7 @@ fn parse_block(m: &Masked, block: &str, segs: &mut Vec<Segment>) {
             });
             continue;
         }
-        for sentence in split_sentences(&unit) {
+        for sentence in split_sentences(unit) {
             push_sentence(m, sentence, bullet, segs);
         }
     }
@@ -905,6 +605,21 @@ fn parse_block(m: &Masked, block: &str, segs: &mut Vec<Segment>) {
 /// Push one sentence, splitting "Summarize this text: {{text}}" into the
 /// task and its input.
 fn push_sentence(m: &Masked, sentence: &str, bullet: bool, segs: &mut Vec<Segment>) {
+    // A multi-line tagged section glued to a sentence ("</doc> Use it.")
+    // is data of its own: moved as part of a sentence it would be bulleted
+    // or wrapped mid-line and its tags would no longer start a line.
+    if let Some(rest) = sentence.strip_prefix(OPEN)
+        && let Some(end) = rest.find(CLOSE)
+    {
+        let slot = &sentence[..OPEN.len_utf8() + end + CLOSE.len_utf8()];
+        let after = sentence[slot.len()..].trim();
+        let section = m.unmask(slot);
+        if !after.is_empty() && section.starts_with('<') && section.contains('\n') {
+            segs.push(Segment::new(Part::Input, section));
+            push_sentence(m, after, bullet, segs);
+            return;
+        }
+    }
     let part = classify(sentence);
     if matches!(part, Part::Task | Part::Context)
         && let Some(colon) = sentence.rfind(':')

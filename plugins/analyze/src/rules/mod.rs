@@ -124,6 +124,13 @@ impl Raw {
     }
 }
 
+/// Words in `text` by Unicode segmentation (UAX #29): a Chinese or Japanese
+/// sentence counts its words, not 1 as whitespace splitting would say, and
+/// punctuation or a lone "-" is not a word.
+pub fn word_count(text: &str) -> usize {
+    unicode_segmentation::UnicodeSegmentation::unicode_words(text).count()
+}
+
 /// Most findings one code may contribute, so a noisy prompt stays readable.
 const MAX_PER_CODE: usize = 3;
 

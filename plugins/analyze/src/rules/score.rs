@@ -127,7 +127,25 @@ pub fn scores(doc: &Doc, sig: &Signals, issues: &[Finding]) -> Scores {
         .iter()
         .filter(|f| f.severity == Severity::Error)
         .count() as i32;
-    let overall = clamp(weighted - 8 * errors.min(3));
+    // Substance: a prompt of a few words ("hi", "thoughts?") gives the model
+    // almost nothing to work with, whatever it avoids getting wrong, so it
+    // must rank below a real prompt that has flaws. Material (code, tags,
+    // variables) counts as substance too.
+    let prose: String = doc
+        .toks
+        .iter()
+        .filter(|t| !t.data)
+        .map(|t| t.raw)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let substance = i32::try_from(super::word_count(&prose)).unwrap_or(i32::MAX)
+        + if delimited || doc.text.contains("{{") {
+            10
+        } else {
+            0
+        };
+    let cap = 10 + 5 * substance.min(18);
+    let overall = clamp((weighted - 8 * errors.min(3)).min(cap));
     Scores {
         overall,
         clarity,

@@ -447,3 +447,122 @@ fn generalized_rules_cases() {
         "ambiguous-reference"
     ));
 }
+
+// ---------------------------------------------------------------- issue 13 cases
+
+#[test]
+fn length_cap_against_a_request_for_more() {
+    assert!(has(
+        "Be extremely brief. Write at least 2000 words.",
+        "conflicting-instructions"
+    ));
+    assert!(has(
+        "You are a travel writer. Keep your answer to a single short paragraph. Describe each of the ten districts.",
+        "conflicting-instructions"
+    ));
+    assert!(has(
+        "Du bist Reiseautor. Antworte in maximal zwei Sätzen. Beschreibe ausführlich alle Sehenswürdigkeiten.",
+        "conflicting-instructions"
+    ));
+    assert!(has(
+        "You are a recruiter. Reply with only the candidate's name. Explain your choice in detail.",
+        "conflicting-instructions"
+    ));
+    // A cap on each part, or an intro, does not cap the whole answer.
+    assert!(!has(
+        "Keep each bullet brief. Cover every risk in the plan: {{plan}}",
+        "conflicting-instructions"
+    ));
+    assert!(!has(
+        "Begin with a one-sentence summary. Then explain each step in detail.",
+        "conflicting-instructions"
+    ));
+}
+
+#[test]
+fn pronouns_without_material() {
+    assert!(has(
+        "compare it with them, then fix it",
+        "ambiguous-reference"
+    ));
+    assert!(has(
+        "Merge this with the other one and send it back.",
+        "ambiguous-reference"
+    ));
+    assert!(has(
+        "Traduis ça en anglais, s'il te plaît.",
+        "ambiguous-reference"
+    ));
+    // The model's own output, or material after a colon, is a referent.
+    assert!(!has(
+        "Write a poem about autumn and make it rhyme.",
+        "ambiguous-reference"
+    ));
+    assert!(!has(
+        "Generate five names and rank them.",
+        "ambiguous-reference"
+    ));
+    assert!(!has(
+        "Translate this into Spanish: Good morning, how are you today? I hope the weather is nice.",
+        "ambiguous-reference"
+    ));
+}
+
+#[test]
+fn short_prohibitions_in_several_languages() {
+    assert!(has(
+        "Don't use jargon. Don't be vague. Don't write long paragraphs. Don't add emojis.",
+        "negative-only"
+    ));
+    assert!(has(
+        "Du bist der Assistent einer Bank.\nNicht über Aktienkurse spekulieren.\nNicht duzen.\nKeine Kontostände nennen.",
+        "negative-only"
+    ));
+    assert!(!has(
+        "Eres un asistente. No inventes datos; si no sabes algo, dilo y sugiere dónde buscarlo.",
+        "negative-only"
+    ));
+}
+
+#[test]
+fn cjk_tasks_and_repetition() {
+    assert!(has(
+        "请写一封辞职信，同时帮我规划一下去成都的三天行程，再给我的狗起五个名字。",
+        "multiple-tasks"
+    ));
+    // Ordered steps over the same pasted text are one job.
+    assert!(!has(
+        "请总结下面的文章，然后列出三个要点，最后给出一个标题。\n\n文章：今天公司发布了新产品，市场反应热烈。",
+        "multiple-tasks"
+    ));
+    assert!(has(
+        "你是一名客服助手。\n请保持礼貌。\n请保持礼貌。\n请保持礼貌。\n回答不超过100字。",
+        "excessive-length"
+    ));
+}
+
+#[test]
+fn trivial_prompt_scores_below_a_flawed_real_one() {
+    let hi = run("hi").scores.overall;
+    let flawed =
+        run("You are a chef writing for home cooks. Give me several quick dinner recipes.")
+            .scores
+            .overall;
+    assert!(hi < flawed, "hi {hi} vs flawed {flawed}");
+    assert!(hi <= 30, "hi scores {hi}");
+}
+
+#[test]
+fn suggestions_quote_the_prompt_not_a_canned_persona() {
+    let r = run("Write a cold email to a bakery owner about our delivery service.");
+    let all = r.suggestions.join(" ");
+    assert!(!all.contains("network engineer"), "{all}");
+    assert!(all.contains("cold email"), "{all}");
+}
+
+#[test]
+fn words_follow_unicode_segmentation() {
+    assert_eq!(super::word_count("Hello, world - again."), 3);
+    assert!(super::word_count("请介绍一下量子计算。") > 1);
+    assert!(super::word_count("量子コンピュータについて教えて。") > 1);
+}

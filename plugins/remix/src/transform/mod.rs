@@ -117,6 +117,20 @@ pub fn remix(prompt: &str, style: &str, instructions: Option<&str>, n: usize) ->
         Vec::new()
     };
     let (variants, notes, restored) = pick(prompt, draft.candidates.into_iter().chain(fallback), n);
+    // Notes come from edits that happened: when the first variant is the
+    // prompt unchanged, no edit happened, whatever the transform planned.
+    let unchanged = variants
+        .first()
+        .is_some_and(|v| squash(v) == squash(prompt));
+    let said_so = changes.iter().any(|c| {
+        let l = c.to_lowercase();
+        l.contains("no change") || l.contains("already")
+    });
+    if unchanged && !said_so {
+        changes = vec![format!(
+            "No change: the prompt already fits the {style} style as far as the rule-based remix can tell."
+        )];
+    }
     for (k, note) in notes.into_iter().enumerate().skip(1) {
         changes.push(format!("Variant {} {}", k + 1, note));
     }
@@ -174,6 +188,11 @@ fn pick(
         notes.push("is a copy of the first; the prompt was too short to produce more distinct rule-based variants.".into());
     }
     (variants, notes, restored)
+}
+
+/// `s` with runs of whitespace collapsed, for "did anything change" tests.
+fn squash(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn clip(s: &str, max: usize) -> String {

@@ -269,7 +269,118 @@ pub(super) fn rank_domains(l: &str) -> Vec<(usize, usize)> {
     scored
 }
 
+/// Roles that name no expertise; expert-role replaces them, while a
+/// specific role the user wrote is kept and sharpened.
+const GENERIC_ROLES: &[&str] = &[
+    "helpful assistant",
+    "an assistant",
+    "ai assistant",
+    "an ai",
+    "a chatbot",
+    "language model",
+    "a bot",
+    "an expert",
+    "a helpful",
+];
+
+/// The sentence that sharpens an existing role, in the prompt's language
+/// for a few common ones so no English is added to a non-English prompt.
+fn sharpening(lang: &str) -> &'static str {
+    match lang {
+        "zh" => "请遵循你所在领域的专业标准，准确使用术语；如果输入中没有答案，请直接说明。",
+        "ja" => {
+            "専門分野の基準に従い、用語を正確に使ってください。入力に答えがない場合は、そのように明言してください。"
+        }
+        "de" => {
+            "Halte dich an die Standards deines Fachs, verwende die Fachbegriffe präzise und sag offen, wenn die Eingabe die Antwort nicht enthält."
+        }
+        "es" => {
+            "Aplica los estándares de tu campo, usa su terminología con precisión y dilo claramente cuando la entrada no contenga la respuesta."
+        }
+        "fr" => {
+            "Applique les normes de ton domaine, emploie sa terminologie avec précision et dis-le clairement lorsque l'entrée ne contient pas la réponse."
+        }
+        _ => {
+            "Apply the standards of your field, use its terminology precisely, and say so plainly when the input does not contain the answer."
+        }
+    }
+}
+
 pub(super) fn expert_role(p: &Prompt) -> Draft {
+    let old = p.prose(Part::Role);
+    let lower_old = old.to_lowercase();
+    let specific = !old.trim().is_empty() && !GENERIC_ROLES.iter().any(|g| lower_old.contains(g));
+    if specific {
+        keep_role(p, &old)
+    } else {
+        new_role(p)
+    }
+}
+
+/// The prompt already casts the model in a specific role: keep it word for
+/// word (later sentences may refer to it, e.g. "for that audience") and
+/// sharpen it with the standards of the field.
+fn keep_role(p: &Prompt, old: &str) -> Draft {
+    let lang = ps_guest_util::prompt::language(&p.clean);
+    // "the input" only makes sense when the prompt has one.
+    let sharpen = if lang == "en" && !p.has(Part::Input) {
+        "Apply the standards of your field, use its terminology precisely, and say so plainly when a question falls outside your expertise."
+    } else {
+        sharpening(lang)
+    };
+    let body = with_extra(&p.without(&[Part::Role]), p.extra);
+    let role = terminate(old.trim());
+    if p.clean.contains(sharpen) {
+        // Already sharpened (expert-role run twice): nothing to add.
+        return Draft {
+            candidates: vec![cand(p.base_with_extra(), "")],
+            changes: vec![
+                "No change: the prompt already has a specific role held to its field's standards."
+                    .to_string(),
+            ],
+        };
+    }
+    let sharpened = ps_guest_util::prompt::join_sentences(&[role.as_str(), sharpen]);
+    let v1 = format!("{sharpened}\n\n{body}");
+    let mut candidates = vec![cand(v1, "")];
+    if lang == "en" {
+        candidates.push(cand(
+            format!(
+                "{sharpened} Before answering, consider how someone in your role would approach the task and what they would check first.\n\n{body}"
+            ),
+            "also asks the model to think as that expert before answering.",
+        ));
+        candidates.push(cand(
+            format!("{sharpened}\n\n{body}\n\nStay in that role throughout and flag any assumption you make."),
+            "closes with a reminder to stay in the role and flag assumptions.",
+        ));
+        if let Some(&(i, _)) = rank_domains(&p.lower()).first() {
+            let title = DOMAINS[i].1;
+            let bare = title.trim_start_matches("a ").trim_start_matches("an ");
+            if !p.lower().contains(bare) {
+                candidates.push(cand(
+                    format!("{sharpened} Where it helps, also draw on the perspective of {title}.\n\n{body}"),
+                    "adds the perspective of a second expert that matched the task's keywords.",
+                ));
+            }
+        }
+    }
+    candidates.push(cand(
+        headed(&sharpened, &body),
+        "puts the role and the task under separate Markdown headings.",
+    ));
+    Draft {
+        candidates,
+        changes: vec![format!(
+            "Kept your role (\u{201C}{}\u{201D}) word for word and sharpened it with the standards of its field and permission to say when the input lacks the answer.",
+            clip(old, 60)
+        )],
+    }
+}
+
+/// No role, or only a generic one ("a helpful assistant"): infer an expert
+/// persona from the task's domain keywords.
+fn new_role(p: &Prompt) -> Draft {
     let ranked = rank_domains(&p.lower());
     let generic = (
         "a seasoned expert in the subject of this task",
@@ -298,10 +409,7 @@ pub(super) fn expert_role(p: &Prompt) -> Draft {
             first.0
         ),
     };
-    let v4 = format!(
-        "## Role\nYou are {}, {}.\n\n## Task\n{body}",
-        first.0, first.1
-    );
+    let v4 = headed(&format!("You are {}, {}.", first.0, first.1), &body);
     let v5 = format!(
         "{body}\n\nAnswer as {} would: {}. Flag any assumption you make.",
         first.0,
@@ -317,7 +425,7 @@ pub(super) fn expert_role(p: &Prompt) -> Draft {
     let old = p.of(Part::Role);
     if let Some(r) = old.first() {
         changes.push(format!(
-            "Replaced the existing role (\u{201C}{}\u{201D}) so the prompt does not give the model two personas.",
+            "Replaced the generic role (\u{201C}{}\u{201D}) with a specific one, so the prompt does not give the model two personas.",
             clip(&r.content(), 60)
         ));
     }
@@ -346,5 +454,15 @@ pub(super) fn expert_role(p: &Prompt) -> Draft {
             ),
         ],
         changes,
+    }
+}
+
+/// The role and the task under Markdown headings; a body that already opens
+/// with its own heading keeps it instead of getting a second "## Task".
+fn headed(role: &str, body: &str) -> String {
+    if body.trim_start().starts_with('#') {
+        format!("## Role\n{role}\n\n{body}")
+    } else {
+        format!("## Role\n{role}\n\n## Task\n{body}")
     }
 }

@@ -50,6 +50,7 @@ pub(super) fn structured_xml(p: &Prompt) -> Draft {
         xml("persona", &role),
         xml("background", &context),
         xml("documents", &docs.join("\n")),
+        xml("examples", &examples),
         xml("task", &task),
         xml("rules", &rule_list),
         xml("response_format", &format),
@@ -99,17 +100,39 @@ pub(super) fn structured_xml(p: &Prompt) -> Draft {
         );
     }
     common_changes(p, &mut changes);
+    // Alternate notes name only the tags that variant really has, so a note
+    // never lists a section the prompt gave no material for.
+    let front = tag_list(&v2, &["instructions", "constraints", "output_format"]);
+    let back = tag_list(&v2, &["context", "examples", "input"]);
+    let v2_note = if !front.is_empty() && !back.is_empty() {
+        format!("puts {front} first and {back} last, for readers who scan for the task.")
+    } else if p.has(Part::Role) {
+        "wraps the persona in <role> tags too, instead of keeping it as the opening line."
+            .to_string()
+    } else {
+        "orders the sections instructions-first.".to_string()
+    };
+    let alt = tag_list(
+        &v3,
+        &[
+            "persona",
+            "background",
+            "documents",
+            "task",
+            "rules",
+            "response_format",
+        ],
+    );
+    let v3_note = if p.has(Part::Input) {
+        format!("uses alternative tag names ({alt}) and indexes each input document.")
+    } else {
+        format!("uses alternative tag names ({alt}).")
+    };
     Draft {
         candidates: vec![
             cand(v1, ""),
-            cand(
-                v2,
-                "puts the instructions, constraints and format first and the data last, for readers who scan for the task.",
-            ),
-            cand(
-                v3,
-                "uses alternative tag names (<persona>, <background>, <documents>, <task>, <rules>) and indexes each input document.",
-            ),
+            cand(v2, &v2_note),
+            cand(v3, &v3_note),
             cand(
                 v4,
                 "adds a closing line that keeps the answer grounded in the tagged material and inside <answer> tags.",
@@ -381,4 +404,14 @@ pub(super) fn constraints_first(p: &Prompt) -> Draft {
         ],
         changes,
     }
+}
+
+/// The tags of `names` that `v` contains, as "<a>, <b>".
+fn tag_list(v: &str, names: &[&str]) -> String {
+    names
+        .iter()
+        .filter(|n| v.contains(&format!("<{n}>")))
+        .map(|n| format!("<{n}>"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -321,3 +321,76 @@ fn tiny_prompts_still_give_n_distinct_variants() {
         }
     }
 }
+
+#[test]
+fn expert_role_keeps_and_sharpens_a_specific_role() {
+    let prompt = "You are a senior technical writer who writes onboarding guides for backend engineers new to Kubernetes.\n\nExplain how a Deployment rolls out a new version, in terms that suit that audience.";
+    let r = remix(prompt, "expert-role", None, 3);
+    for v in &r.variants {
+        assert!(
+            v.contains("a senior technical writer who writes onboarding guides for backend engineers new to Kubernetes"),
+            "{v}"
+        );
+        assert!(!v.contains("You are a senior software engineer"), "{v}");
+        assert!(v.contains("for backend engineers new to Kubernetes"), "{v}");
+    }
+    assert!(r.variants[0].contains("Apply the standards of your field"));
+    assert!(
+        r.changes[0].starts_with("Kept your role"),
+        "{:?}",
+        r.changes
+    );
+    assert!(
+        !r.changes.iter().any(|c| c.contains("Replaced")),
+        "{:?}",
+        r.changes
+    );
+}
+
+#[test]
+fn expert_role_on_its_own_output_says_nothing_changed() {
+    let prompt = "You are a careful patent attorney.\n\nReview {{claims}} for prior-art risks.";
+    let once = remix(prompt, "expert-role", None, 1);
+    let twice = remix(&once.variants[0], "expert-role", None, 1);
+    assert_eq!(twice.variants[0], once.variants[0]);
+    assert_eq!(twice.changes.len(), 1, "{:?}", twice.changes);
+    assert!(
+        twice.changes[0].starts_with("No change"),
+        "{:?}",
+        twice.changes
+    );
+}
+
+#[test]
+fn expert_role_sharpens_a_non_english_role_in_its_language() {
+    let r = remix(
+        "你是一名经验丰富的律师。请审查{{contract}}中的风险条款。",
+        "expert-role",
+        None,
+        2,
+    );
+    let v = &r.variants[0];
+    assert!(v.starts_with("你是一名经验丰富的律师。请遵循"), "{v}");
+    assert!(!v.contains("You are"), "{v}");
+    assert_eq!(v.matches("{{contract}}").count(), 1, "{v}");
+}
+
+#[test]
+fn labels_inside_a_block_head_their_lines() {
+    // Found by the property test: a "Rules:" or "Examples:" line after a
+    // prose line was read as a task and written twice.
+    let r = remix(
+        "Summarise {{doc}}.\nRules:\n- be brief\n- no emojis\nExamples:\nInput: a\nOutput: b",
+        "structured-xml",
+        None,
+        1,
+    );
+    let v = &r.variants[0];
+    assert!(!v.contains("Rules:"), "{v}");
+    assert!(
+        v.contains("<constraints>\n- Be brief.\n- No emojis.\n</constraints>"),
+        "{v}"
+    );
+    assert!(v.contains("Input: a\nOutput: b"), "{v}");
+    assert!(!v.contains("<output_format>"), "{v}");
+}
