@@ -320,6 +320,29 @@ pub fn split_sentences(line: &str) -> Vec<&str> {
     out
 }
 
+/// A variable name as an XML tag or label (`user-input` → `user_input`,
+/// `2nd` → `var_2nd`, `文章` → `文章`): letters and digits kept (ASCII
+/// lowercased), anything else `_`, and a name that would not start with a
+/// letter or `_` is prefixed with `var_`, so the result is a valid XML name.
+/// Every plugin names a variable's tag this way, so the analyzer's advice
+/// and the remix styles' output agree.
+pub fn tag_name(name: &str) -> String {
+    let mut t: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '_' {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if !t.starts_with(|c: char| c.is_alphabetic() || c == '_') {
+        t.insert_str(0, "var_");
+    }
+    t
+}
+
 /// A Han ideograph, kana or Hangul syllable.
 pub fn is_cjk(c: char) -> bool {
     matches!(c as u32,
@@ -445,6 +468,16 @@ pub fn language(text: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tag_names_are_valid_xml_names() {
+        assert_eq!(tag_name("user-input"), "user_input");
+        assert_eq!(tag_name("Article"), "article");
+        assert_eq!(tag_name("2nd"), "var_2nd");
+        assert_eq!(tag_name(""), "var_");
+        assert_eq!(tag_name("文章"), "文章");
+        assert_eq!(tag_name("_x"), "_x");
+    }
 
     #[test]
     fn tagged_sections_are_one_slot_and_prose_mentions_are_not() {

@@ -3,7 +3,7 @@
 //! Pure Rust, tested natively. A transform never rewrites the author's
 //! sentences — it re-frames them — so every placeholder survives verbatim.
 
-use promptsculptor_sdk::util::prompt;
+use promptsculptor_sdk::util::prompt::{self, tag_name};
 use promptsculptor_sdk::{StyleDefinition, variable_names};
 use serde_json::{Map, Value, json};
 
@@ -328,24 +328,6 @@ fn is_about_output(s: &str) -> bool {
     ]
     .iter()
     .any(|k| l.contains(k))
-}
-
-/// A variable name as an XML tag / label: lower snake case.
-fn tag_name(name: &str) -> String {
-    let mut s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if s.starts_with(|c: char| c.is_ascii_digit()) {
-        s.insert(0, '_');
-    }
-    s
 }
 
 fn numbered(items: &[String]) -> String {

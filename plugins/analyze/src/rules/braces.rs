@@ -3,6 +3,7 @@
 use super::Raw;
 use super::lexicon::{DATA_DECL, F_DATA_DECL, F_UNTRUSTED};
 use super::text::{Doc, RegionKind, word_flags};
+use ps_guest_util::prompt::tag_name;
 use ps_guest_util::{is_variable_name, placeholders};
 
 enum Open {
@@ -316,18 +317,4 @@ pub fn injection_risk(doc: &Doc, out: &mut Vec<Raw>) {
             ),
         ));
     }
-}
-
-fn tag_name(name: &str) -> String {
-    let t: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if t.is_empty() { "input".to_string() } else { t }
 }

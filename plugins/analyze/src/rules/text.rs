@@ -109,9 +109,7 @@ fn is_joiner(c: char) -> bool {
     matches!(c, '\'' | '\u{2019}' | '-' | '_')
 }
 
-fn is_cjk(c: char) -> bool {
-    matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF)
-}
+use ps_guest_util::prompt::is_cjk;
 
 impl<'a> Doc<'a> {
     /// Build the view; `lower` must be `text.to_ascii_lowercase()`.

@@ -8,7 +8,7 @@ use crate::text::{
     self, Masked, Part, Segment, TASK_VERBS, capitalize, classify, decapitalize, has_word,
     normalize_ws, terminate,
 };
-use ps_guest_util::prompt::{is_cjk, is_cjk_punct};
+use ps_guest_util::prompt::{is_cjk, is_cjk_punct, tag_name};
 use ps_guest_util::{Placeholder, missing_placeholders, placeholders, restore_placeholders};
 
 // One file per family of styles; each sees this module's parsed prompt and
@@ -484,24 +484,6 @@ fn xml(tag: &str, body: &str) -> String {
     } else {
         format!("<{tag}>\n{}\n</{tag}>", body.trim())
     }
-}
-
-/// A safe XML tag name for a variable (`user-input` → `user_input`).
-fn tag_name(name: &str) -> String {
-    let mut t: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if !t.starts_with(|c: char| c.is_ascii_alphabetic()) {
-        t.insert_str(0, "var_");
-    }
-    t
 }
 
 /// Input segments for an XML prompt: a bare placeholder gets its own tag
