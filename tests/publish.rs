@@ -371,6 +371,14 @@ both_backends!(
         let analyze = rows_named(&s, "analyze").await;
         assert_eq!(analyze.len(), 1);
         assert_eq!(analyze[0]["source"], "folder");
+        // One plugin's row by name: the same row the listing shows.
+        let one = s.get("/api/v1/plugins/faulty").await;
+        assert_eq!(one.status, 200, "{}", one.text);
+        assert_eq!(one.json, rows[0]);
+        assert_eq!(s.get("/api/v1/plugins/analyze").await.json, analyze[0]);
+        s.get("/api/v1/plugins/absent")
+            .await
+            .assert_error(404, "plugin_not_found");
         assert_eq!(
             versions(&s, "faulty").await,
             vec![("0.0.1".into(), sha1.clone(), true)]

@@ -16,7 +16,7 @@ use axum::{
     Router,
     extract::{OriginalUri, Request},
     middleware::from_fn_with_state,
-    routing::{get, post, put},
+    routing::{get, post},
 };
 
 use crate::runtime::Runtime;
@@ -69,7 +69,9 @@ pub fn router(state: AppState) -> Router {
         .route("/plugins", get(system::plugins))
         .route(
             "/plugins/{name}",
-            put(publish::publish).delete(publish::unpublish),
+            get(system::plugin)
+                .put(publish::publish)
+                .delete(publish::unpublish),
         )
         .route("/plugins/{name}/versions", get(publish::versions))
         .route("/plugins/{name}/rollback", post(publish::rollback))

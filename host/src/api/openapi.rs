@@ -29,6 +29,7 @@ use super::{dto, operations, publish, styles, system};
         styles::update,
         styles::delete,
         system::plugins,
+        system::plugin,
         publish::publish,
         publish::versions,
         publish::rollback,

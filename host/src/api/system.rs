@@ -2,7 +2,7 @@
 
 use axum::{
     Extension, Json,
-    extract::State,
+    extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Response},
 };
@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use super::{
     AppState,
-    dto::{NotReady, PluginList, Ready},
-    error::database_problem,
+    dto::{ErrorBody, NotReady, PluginList, Ready},
+    error::{ApiError, database_problem},
     middleware::RequestId,
 };
 
@@ -128,6 +128,33 @@ pub async fn plugins(State(state): State<AppState>) -> Json<PluginList> {
     Json(PluginList {
         plugins: table.statuses().to_vec(),
     })
+}
+
+/// `GET /api/v1/plugins/{name}`: the row of the plugin serving `name` (the
+/// one `GET /api/v1/plugins` lists with that name and `status: ok`), else
+/// the first row of that name that failed to load, else 404.
+#[utoipa::path(get, operation_id = "get_plugin", path = "/api/v1/plugins/{name}", tag = "plugins",
+    params(("name" = String, Path, description = "Plugin name")),
+    responses((status = 200, body = crate::runtime::PluginStatus),
+        (status = 404, description = "No plugin of that name (`plugin_not_found`)", body = ErrorBody)))]
+pub async fn plugin(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<crate::runtime::PluginStatus>, ApiError> {
+    let table = state.runtime.table();
+    let rows = table.statuses();
+    rows.iter()
+        .find(|r| r.name == name && r.status == "ok")
+        .or_else(|| rows.iter().find(|r| r.name == name))
+        .cloned()
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "plugin_not_found",
+                format!("no plugin named '{name}'; GET /api/v1/plugins lists them"),
+            )
+        })
 }
 
 /// `GET /metrics`: Prometheus text format.
