@@ -35,6 +35,8 @@ pub enum Kind {
     Remix,
     /// Exports `creator` (world `create-plugin`).
     Create,
+    /// Exports `grader` (world `grade-plugin`, WIT 0.1.1).
+    Grade,
 }
 
 impl Kind {
@@ -43,6 +45,7 @@ impl Kind {
             Kind::Analyze => "analyze",
             Kind::Remix => "remix",
             Kind::Create => "create",
+            Kind::Grade => "grade",
         }
     }
 
@@ -51,6 +54,7 @@ impl Kind {
             Kind::Analyze => "analyze-plugin",
             Kind::Remix => "remix-plugin",
             Kind::Create => "create-plugin",
+            Kind::Grade => "grade-plugin",
         }
     }
 }

@@ -101,6 +101,10 @@ fn fill(template: &str, name: &str, kind: Kind, sdk: &str) -> String {
         Kind::Create => format!(
             "curl -s localhost:8080/api/v1/create -H 'content-type: application/json' \\\n  -d '{{\"goal\": \"Classify tickets by urgency\", \"variables\": [\"ticket\"], \"strategy\": \"{name}\", \"use_llm\": false}}'"
         ),
+        // A case with a stored output is graded offline (no provider).
+        Kind::Grade => format!(
+            "curl -s localhost:8080/api/v1/evaluate -H 'content-type: application/json' \\\n  -d '{{\"prompts\": [{{\"id\": \"a\", \"prompt\": \"Describe {{{{product}}}} briefly.\"}}], \"cases\": [{{\"id\": \"c1\", \"vars\": {{\"product\": \"a kettle\"}}, \"output\": \"A kettle boils water.\", \"assert\": [{{\"type\": \"grader\", \"value\": \"{name}\", \"config\": {{\"max_words\": 5}}}}]}}]}}'"
+        ),
     };
     template
         .replace("@NAME@", name)
@@ -119,6 +123,7 @@ fn rust_files(name: &str, kind: Kind) -> anyhow::Result<Vec<(String, String)>> {
         Kind::Analyze => include_str!("templates/rust_analyze.rs"),
         Kind::Remix => include_str!("templates/rust_remix.rs"),
         Kind::Create => include_str!("templates/rust_create.rs"),
+        Kind::Grade => include_str!("templates/rust_grade.rs"),
     };
     Ok(vec![
         (
@@ -146,6 +151,7 @@ fn python_files(name: &str, kind: Kind) -> Vec<(String, String)> {
         Kind::Analyze => include_str!("templates/py_analyze.py"),
         Kind::Remix => include_str!("templates/py_remix.py"),
         Kind::Create => include_str!("templates/py_create.py"),
+        Kind::Grade => include_str!("templates/py_grade.py"),
     };
     vec![
         ("app.py".into(), fill(app, name, kind, "")),

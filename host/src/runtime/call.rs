@@ -8,6 +8,7 @@ pub(super) enum CallInput {
     /// A remix, with the style registry snapshot its style was resolved in.
     Remix(remixer::RemixRequest, Arc<StyleSnapshot>),
     Create(creator::CreateRequest),
+    Grade(grader::GradeRequest),
 }
 
 impl CallInput {
@@ -19,15 +20,19 @@ impl CallInput {
             CallInput::Analyze(r) => r.use_llm,
             CallInput::Remix(r, _) => r.use_llm,
             CallInput::Create(r) => r.use_llm,
+            CallInput::Grade(r) => r.use_llm,
         }
     }
 }
 
 pub(super) enum CallOutput {
     Manifest(types::PluginManifest),
+    /// A grade plugin's manifest: its own record (the WIT's `kind` is frozen).
+    GradeManifest(grader::GradeManifest),
     Analyze(Result<analyzer::AnalyzeResponse, types::PluginError>),
     Remix(Result<remixer::RemixResponse, types::PluginError>),
     Create(Result<creator::CreateResponse, types::PluginError>),
+    Grade(Result<grader::GradeResult, types::PluginError>),
 }
 
 impl Runtime {
@@ -273,6 +278,21 @@ async fn run(
                 }
                 CallInput::Create(r) => {
                     Ok(CallOutput::Create(api.call_create(&mut *store, &r).await?))
+                }
+                _ => Err(wasmtime::Error::msg(
+                    "operation does not match the plugin kind",
+                )),
+            }
+        }
+        (PluginPre::Grade(p), input) => {
+            let instance = p.instantiate_async(&mut *store).await?;
+            let api = instance.promptsculptor_plugin_grader();
+            match input {
+                CallInput::Manifest => Ok(CallOutput::GradeManifest(
+                    api.call_manifest(&mut *store).await?,
+                )),
+                CallInput::Grade(r) => {
+                    Ok(CallOutput::Grade(api.call_grade(&mut *store, &r).await?))
                 }
                 _ => Err(wasmtime::Error::msg(
                     "operation does not match the plugin kind",

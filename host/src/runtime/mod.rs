@@ -31,7 +31,7 @@ use tokio::sync::Semaphore;
 use wasmtime::component::Linker;
 use wasmtime::{Engine, Store, UpdateDeadline};
 
-pub use bindings::{analyzer, creator, remixer, types};
+pub use bindings::{analyzer, creator, grader, remixer, types};
 pub use check::{ManifestInfo, check_component};
 pub use compile_cache::CacheLimits;
 pub use engine::EngineLimits;
@@ -42,6 +42,7 @@ pub use reload::{
     LoadLimits,
 };
 pub use state::{Capabilities, HostLimits, Usage};
+pub use validate::MAX_GRADE_REASON_CHARS;
 pub use watch::PluginWatcher;
 
 use call::{CallInput, CallOutput};
@@ -220,6 +221,32 @@ pub struct Called<T> {
     pub version: String,
 }
 
+/// One output to grade, as the evaluate engine hands it to a grade plugin.
+#[derive(Debug, Clone)]
+pub struct GradeInput {
+    /// The text to grade (the LLM's answer, or a case's stored `output`).
+    pub output: String,
+    /// The case's variables.
+    pub vars: Vec<(String, String)>,
+    /// The prompt that was sent, variables filled.
+    pub prompt: String,
+    /// The assertion's `config`; `Value::Null` when it has none.
+    pub config: serde_json::Value,
+    /// Whether the grader may call the LLM.
+    pub use_llm: bool,
+}
+
+/// A grade plugin's verdict, checked by the host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Graded {
+    /// Whether the output passes the grader's own bar.
+    pub pass: bool,
+    /// From 0 to 1, finite.
+    pub score: f64,
+    /// Why, at most [`MAX_GRADE_REASON_CHARS`] characters.
+    pub reason: String,
+}
+
 /// A remix's result and the style it applied (as the call saw it).
 #[derive(Debug)]
 pub struct Remixed {
@@ -315,13 +342,15 @@ impl Runtime {
         !self.inner.table.load().db_unavailable
     }
 
-    /// Name of the default plugin of `kind`.
+    /// Name of the default plugin of `kind`; empty for grade plugins,
+    /// which have no default (every `grader` assertion names one).
     pub fn default_name(&self, kind: PluginKind) -> &str {
         let s = &self.inner.settings;
         match kind {
             PluginKind::Analyze => &s.default_analyze,
             PluginKind::Remix => &s.default_remix,
             PluginKind::Create => &s.default_create,
+            PluginKind::Grade => "",
         }
     }
 
@@ -422,6 +451,44 @@ impl Runtime {
         let value = result.map_err(|e| plugin_error(&plugin, e))?;
         validate::creation(&variables, &value).map_err(|m| invalid(&plugin, m))?;
         Ok(called(&plugin, value, usage))
+    }
+}
+
+impl Runtime {
+    /// Grade one output with the grade plugin named `grader`, under the
+    /// same deadline, memory cap, LLM-call cap and pool slots as every
+    /// plugin call. An unknown name, or a plugin of another kind, is
+    /// [`RuntimeError::UnknownStrategy`] with kind `grade`; a score outside
+    /// 0..=1 (or not finite) or an overlong reason is
+    /// [`RuntimeError::InvalidResult`].
+    pub async fn grade(
+        &self,
+        grader: &str,
+        input: GradeInput,
+        request_id: &str,
+    ) -> Result<Called<Graded>, RuntimeError> {
+        let plugin = self.resolve(PluginKind::Grade, Some(grader))?;
+        let request = grader::GradeRequest {
+            output: input.output,
+            vars: input.vars,
+            prompt: input.prompt,
+            config: input.config.to_string(),
+            use_llm: input.use_llm,
+        };
+        let (out, usage) = self
+            .call(&plugin, CallInput::Grade(request), request_id)
+            .await?;
+        let CallOutput::Grade(result) = out else {
+            return Err(wrong_shape(&plugin));
+        };
+        let value = result.map_err(|e| plugin_error(&plugin, e))?;
+        validate::grade(&value).map_err(|m| invalid(&plugin, m))?;
+        let graded = Graded {
+            pass: value.pass,
+            score: value.score,
+            reason: value.reason,
+        };
+        Ok(called(&plugin, graded, usage))
     }
 }
 

@@ -7,7 +7,8 @@ use wasmtime::Engine;
 use wasmtime::component::{Component, InstancePre, Linker};
 
 use super::bindings::{
-    analyze::AnalyzePluginPre, create::CreatePluginPre, remix::RemixPluginPre, types,
+    analyze::AnalyzePluginPre, create::CreatePluginPre, grade::GradePluginPre, grader,
+    remix::RemixPluginPre, types,
 };
 use super::compile_cache::CompileCache;
 use super::state::CallState;
@@ -23,6 +24,9 @@ pub enum PluginKind {
     Remix,
     /// Exports `creator`.
     Create,
+    /// Exports `grader` (WIT 0.1.1). The WIT's `kind` enum is frozen with
+    /// 0.1.0, so a grader is known by its world alone.
+    Grade,
 }
 
 impl PluginKind {
@@ -32,6 +36,7 @@ impl PluginKind {
             PluginKind::Analyze => "analyze",
             PluginKind::Remix => "remix",
             PluginKind::Create => "create",
+            PluginKind::Grade => "grade",
         }
     }
 
@@ -41,6 +46,7 @@ impl PluginKind {
             "analyze" => Some(PluginKind::Analyze),
             "remix" => Some(PluginKind::Remix),
             "create" => Some(PluginKind::Create),
+            "grade" => Some(PluginKind::Grade),
             _ => None,
         }
     }
@@ -79,6 +85,8 @@ pub enum PluginPre {
     Remix(RemixPluginPre<CallState>),
     /// A create plugin.
     Create(CreatePluginPre<CallState>),
+    /// A grade plugin.
+    Grade(GradePluginPre<CallState>),
 }
 
 impl PluginPre {
@@ -88,6 +96,7 @@ impl PluginPre {
             PluginPre::Analyze(_) => PluginKind::Analyze,
             PluginPre::Remix(_) => PluginKind::Remix,
             PluginPre::Create(_) => PluginKind::Create,
+            PluginPre::Grade(_) => PluginKind::Grade,
         }
     }
 }
@@ -244,10 +253,13 @@ pub fn prepare(linker: &Linker<CallState>, component: &Component) -> Result<Plug
     if let Ok(p) = RemixPluginPre::new(pre.clone()) {
         return Ok(PluginPre::Remix(p));
     }
-    if let Ok(p) = CreatePluginPre::new(pre) {
+    if let Ok(p) = CreatePluginPre::new(pre.clone()) {
         return Ok(PluginPre::Create(p));
     }
-    Err("matches no plugin world: it must export promptsculptor:plugin/analyzer, remixer or creator (0.1.x)".into())
+    if let Ok(p) = GradePluginPre::new(pre) {
+        return Ok(PluginPre::Grade(p));
+    }
+    Err("matches no plugin world: it must export promptsculptor:plugin/analyzer, remixer, creator or grader (0.1.x)".into())
 }
 
 /// Longest description, instructions or example text of a plugin style, in
@@ -281,15 +293,7 @@ pub fn check_manifest(
             kind.as_str()
         ));
     }
-    if !is_valid_name(&m.name) {
-        return Err(format!(
-            "manifest name '{}' must match ^[a-z0-9][a-z0-9-]{{0,63}}$",
-            m.name
-        ));
-    }
-    if m.version.trim().is_empty() || m.version.len() > 64 {
-        return Err("manifest version must be a non-empty semantic version".into());
-    }
+    check_identity(&m.name, &m.version)?;
     if kind != PluginKind::Remix && !m.styles.is_empty() {
         return Err("only remix plugins may provide styles".into());
     }
@@ -340,6 +344,39 @@ pub fn check_manifest(
         });
     }
     Ok(styles)
+}
+
+/// Check a grade plugin's manifest: the naming rules and the manifest caps
+/// of every plugin. The `grade-manifest` record has no kind (the world is
+/// the kind) and no styles.
+pub fn check_grade_manifest(m: &grader::GradeManifest, max_bytes: usize) -> Result<(), String> {
+    check_identity(&m.name, &m.version)?;
+    let size = m.name.len() + m.version.len() + m.description.len();
+    if size > max_bytes {
+        return Err(format!(
+            "manifest holds {size} bytes of text; at most {max_bytes} are allowed \
+             (PROMPTSCULPTOR_MAX_MANIFEST_BYTES)"
+        ));
+    }
+    if m.description.chars().count() > MAX_STYLE_TEXT_CHARS {
+        return Err(format!(
+            "manifest description is longer than {MAX_STYLE_TEXT_CHARS} characters"
+        ));
+    }
+    Ok(())
+}
+
+/// The name and version rules every manifest follows.
+fn check_identity(name: &str, version: &str) -> Result<(), String> {
+    if !is_valid_name(name) {
+        return Err(format!(
+            "manifest name '{name}' must match ^[a-z0-9][a-z0-9-]{{0,63}}$"
+        ));
+    }
+    if version.trim().is_empty() || version.len() > 64 {
+        return Err("manifest version must be a non-empty semantic version".into());
+    }
+    Ok(())
 }
 
 /// Bytes of text in a manifest: what it costs to keep and to list.
@@ -393,11 +430,40 @@ mod tests {
 
     #[test]
     fn kind_names_round_trip() {
-        for kind in [PluginKind::Analyze, PluginKind::Remix, PluginKind::Create] {
+        for kind in [
+            PluginKind::Analyze,
+            PluginKind::Remix,
+            PluginKind::Create,
+            PluginKind::Grade,
+        ] {
             assert_eq!(PluginKind::parse(kind.as_str()), Some(kind));
         }
-        assert_eq!(PluginKind::parse("grade"), None);
+        assert_eq!(PluginKind::parse("grader"), None);
         assert_eq!(PluginKind::parse("Analyze"), None);
+    }
+
+    fn grade_manifest(name: &str, version: &str, description: &str) -> grader::GradeManifest {
+        grader::GradeManifest {
+            name: name.into(),
+            version: version.into(),
+            description: description.into(),
+        }
+    }
+
+    #[test]
+    fn a_grade_manifest_follows_the_rules_of_every_manifest() {
+        assert!(
+            check_grade_manifest(&grade_manifest("llm-rubric", "0.1.0", "judge"), 1024).is_ok()
+        );
+        let bad_name = check_grade_manifest(&grade_manifest("LLM", "0.1.0", ""), 1024);
+        assert!(bad_name.is_err_and(|e| e.contains("must match")));
+        let no_version = check_grade_manifest(&grade_manifest("g", " ", ""), 1024);
+        assert!(no_version.is_err_and(|e| e.contains("version")));
+        let big = check_grade_manifest(&grade_manifest("g", "1.0.0", &"x".repeat(100)), 64);
+        assert!(big.is_err_and(|e| e.contains("PROMPTSCULPTOR_MAX_MANIFEST_BYTES")));
+        let long = "é".repeat(MAX_STYLE_TEXT_CHARS + 1);
+        let too_long = check_grade_manifest(&grade_manifest("g", "1.0.0", &long), usize::MAX);
+        assert!(too_long.is_err_and(|e| e.contains("description")));
     }
 
     #[test]

@@ -513,6 +513,14 @@ impl Runtime {
             .await
         {
             Ok((CallOutput::Manifest(m), _)) => m,
+            Ok((CallOutput::GradeManifest(m), _)) => {
+                let limits = &self.inner.settings.load;
+                plugin::check_grade_manifest(&m, limits.max_manifest_bytes).map_err(fail)?;
+                plugin.name = m.name;
+                plugin.version = m.version;
+                plugin.description = m.description;
+                return Ok(plugin);
+            }
             Ok(_) => return Err(fail("manifest call returned the wrong shape".into())),
             // A time-out or an engine error may pass (a busy machine); a
             // trap is in the plugin's code.

@@ -3,7 +3,7 @@
 
 use ps_guest_util::{is_variable_name, missing_placeholders};
 
-use super::{analyzer, creator, remixer};
+use super::{analyzer, creator, grader, remixer};
 
 /// Largest result the host accepts from one plugin call, measured as the
 /// bytes of its strings plus a fixed overhead per list element (roughly
@@ -158,9 +158,54 @@ pub fn creation(requested: &[String], r: &creator::CreateResponse) -> Result<(),
     Ok(())
 }
 
+/// Longest reason a grade plugin may give, in characters: a sentence or
+/// two, repeated for every case of an evaluation run.
+pub const MAX_GRADE_REASON_CHARS: usize = 2_000;
+
+/// A finite score within 0..=1 and a reason of at most
+/// [`MAX_GRADE_REASON_CHARS`] characters.
+pub fn grade(r: &grader::GradeResult) -> Result<(), String> {
+    if !r.score.is_finite() || !(0.0..=1.0).contains(&r.score) {
+        return Err(format!("score {} is not a number within 0..=1", r.score));
+    }
+    let chars = r.reason.chars().count();
+    if chars > MAX_GRADE_REASON_CHARS {
+        return Err(format!(
+            "the reason has {chars} characters; at most {MAX_GRADE_REASON_CHARS} are allowed"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn graded(score: f64, reason: &str) -> grader::GradeResult {
+        grader::GradeResult {
+            pass: true,
+            score,
+            reason: reason.into(),
+        }
+    }
+
+    #[test]
+    fn a_grade_needs_a_finite_score_within_0_to_1_and_a_short_reason() {
+        for ok in [0.0, 0.5, 1.0] {
+            assert_eq!(grade(&graded(ok, "fine")), Ok(()));
+        }
+        for bad in [-0.01, 1.01, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let err = grade(&graded(bad, "fine")).unwrap_err();
+            assert!(err.contains("within 0..=1"), "{bad}: {err}");
+        }
+        // The cap counts characters, not bytes.
+        assert_eq!(
+            grade(&graded(1.0, &"é".repeat(MAX_GRADE_REASON_CHARS))),
+            Ok(())
+        );
+        let err = grade(&graded(1.0, &"x".repeat(MAX_GRADE_REASON_CHARS + 1))).unwrap_err();
+        assert!(err.contains("at most 2000"), "{err}");
+    }
 
     fn analysis_with(suggestions: Vec<String>, issues: usize) -> analyzer::AnalyzeResponse {
         analyzer::AnalyzeResponse {

@@ -3,11 +3,14 @@
 //! Everything a PromptSculptor plugin needs, so that a plugin crate holds its
 //! own logic and nothing else:
 //!
-//! - the WIT bindings of all three plugin worlds (generated once, here, from
-//!   the repository's `wit/plugin.wit`);
-//! - three small traits, [`AnalyzePlugin`], [`RemixPlugin`] and
-//!   [`CreatePlugin`], and a macro per world that exports an implementation
-//!   ([`export_analyze!`], [`export_remix!`], [`export_create!`]);
+//! - the WIT bindings of all four plugin worlds (generated once, here, from
+//!   the repository's `wit/plugin.wit`, package `promptsculptor:plugin@0.1.1`);
+//! - four small traits, [`AnalyzePlugin`], [`RemixPlugin`], [`CreatePlugin`]
+//!   and [`GradePlugin`], and a macro per world that exports an
+//!   implementation ([`export_analyze!`], [`export_remix!`],
+//!   [`export_create!`], [`export_grade!`]);
+//! - [`grade`]: the request and result of a grade plugin, with helpers for
+//!   its config, threshold and a result the host always accepts;
 //! - helpers for the host's capabilities: [`llm::chat`], [`llm::chat_json`]
 //!   (with one repair attempt), [`styles::get`], [`log`], [`tokenizer`];
 //! - [`llm::round_trip`], the one LLM round trip (call → check → one repair
@@ -56,6 +59,7 @@ extern crate self as promptsculptor_sdk;
 
 #[doc(hidden)]
 pub mod bindings;
+pub mod grade;
 pub mod llm;
 pub mod log;
 pub mod remix;
@@ -79,15 +83,17 @@ pub use bindings::promptsculptor::plugin::types::{
     Kind, LlmError, PluginError, PluginManifest, RateLimit, Style, StyleDefinition, StyleExample,
 };
 pub use bindings::remix::exports::promptsculptor::plugin::remixer::{RemixRequest, RemixResponse};
+pub use grade::{GradeManifest, GradeRequest, GradeResult};
 
 /// The usual imports of a plugin crate: `use promptsculptor_sdk::prelude::*;`.
 pub mod prelude {
     pub use crate::{
         AnalyzePlugin, AnalyzeRequest, AnalyzeResponse, CreatePlugin, CreateRequest,
-        CreateResponse, Issue, Manifest, PluginError, RemixPlugin, RemixRequest, RemixResponse,
-        Scores, Severity, Span, Stats, Style, StyleDefinition, StyleExample, export_analyze,
-        export_create, export_remix, llm, log, missing_placeholders, remix, restore_placeholders,
-        styles, tokenizer, variable_names,
+        CreateResponse, GradePlugin, GradeRequest, GradeResult, Issue, Manifest, PluginError,
+        RemixPlugin, RemixRequest, RemixResponse, Scores, Severity, Span, Stats, Style,
+        StyleDefinition, StyleExample, export_analyze, export_create, export_grade, export_remix,
+        grade, llm, log, missing_placeholders, remix, restore_placeholders, styles, tokenizer,
+        variable_names,
     };
 }
 
@@ -125,6 +131,17 @@ impl Manifest {
     pub fn style(mut self, style: StyleDefinition) -> Manifest {
         self.styles.push(style);
         self
+    }
+
+    /// The WIT record of a grade plugin: `grade-manifest` has no kind (the
+    /// world is the kind; the WIT's `kind` enum is frozen with 0.1.0) and no
+    /// styles (a grader provides none, so any added are dropped).
+    pub fn into_grade_wit(self) -> GradeManifest {
+        GradeManifest {
+            name: self.name,
+            version: self.version,
+            description: self.description,
+        }
     }
 
     /// The WIT record for a plugin of `kind`.
@@ -204,6 +221,37 @@ pub trait CreatePlugin {
     fn manifest() -> Manifest;
     /// Write a prompt from a goal. Every requested variable must appear as `{{name}}`.
     fn create(request: CreateRequest) -> Result<CreateResponse, PluginError>;
+}
+
+/// A grade plugin (WIT 0.1.1): scores one output for `grader` assertions of
+/// `POST /api/v1/evaluate`. Export it with [`export_grade!`].
+///
+/// ```no_run
+/// use promptsculptor_sdk::prelude::*;
+///
+/// struct Polite;
+///
+/// impl GradePlugin for Polite {
+///     fn manifest() -> Manifest {
+///         Manifest::new("polite", "0.1.0", "Passes outputs that say please.")
+///     }
+///
+///     fn grade(req: GradeRequest) -> Result<GradeResult, PluginError> {
+///         let polite = req.output.to_lowercase().contains("please");
+///         let score = if polite { 1.0 } else { 0.0 };
+///         Ok(GradeResult::scored(score, 1.0, if polite { "says please" } else { "no please" }))
+///     }
+/// }
+///
+/// export_grade!(Polite);
+/// ```
+pub trait GradePlugin {
+    /// Name (what a `grader` assertion names), version and description.
+    /// Styles are remix-only: a grade manifest drops them.
+    fn manifest() -> Manifest;
+    /// Grade one output. The score must be finite and within 0..=1 and the
+    /// reason at most 2,000 characters ([`GradeResult::scored`] ensures both).
+    fn grade(request: GradeRequest) -> Result<GradeResult, PluginError>;
 }
 
 /// Export an [`AnalyzePlugin`] as the component's `analyze-plugin` world.
@@ -289,6 +337,34 @@ macro_rules! export_create {
         };
         #[cfg(not(target_arch = "wasm32"))]
         const _: fn() -> $crate::Manifest = <$plugin as $crate::CreatePlugin>::manifest;
+    };
+}
+
+/// Export a [`GradePlugin`] as the component's `grade-plugin` world.
+#[macro_export]
+macro_rules! export_grade {
+    ($plugin:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            struct __PromptSculptorExport;
+            impl $crate::bindings::grade::exports::promptsculptor::plugin::grader::Guest
+                for __PromptSculptorExport
+            {
+                fn manifest() -> $crate::GradeManifest {
+                    <$plugin as $crate::GradePlugin>::manifest().into_grade_wit()
+                }
+                fn grade(
+                    request: $crate::GradeRequest,
+                ) -> ::core::result::Result<$crate::GradeResult, $crate::PluginError> {
+                    <$plugin as $crate::GradePlugin>::grade(request)
+                }
+            }
+            $crate::bindings::grade::export_grade_world!(
+                __PromptSculptorExport with_types_in $crate::bindings::grade
+            );
+        };
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: fn() -> $crate::Manifest = <$plugin as $crate::GradePlugin>::manifest;
     };
 }
 
