@@ -66,7 +66,10 @@ async fn runtime(pooling: bool, dir: &std::path::Path) -> Runtime {
             load: Default::default(),
             share_compiled: false,
         },
-        Capabilities { llm: None, db },
+        Capabilities {
+            llm: promptsculptor::llm::Gateway::default(),
+            db,
+        },
     )
     .expect("runtime");
     rt.reload().await;
@@ -109,9 +112,30 @@ fn create_req() -> creator::CreateRequest {
 
 async fn one(rt: &Runtime, op: &str) {
     let ok = match op {
-        "analyze" => rt.analyze(None, analyze_req(), "bench").await.is_ok(),
-        "remix" => rt.remix(None, remix_req(), "bench").await.is_ok(),
-        _ => rt.create(None, create_req(), "bench").await.is_ok(),
+        "analyze" => rt
+            .analyze(
+                None,
+                analyze_req(),
+                &promptsculptor::runtime::CallContext::new("bench"),
+            )
+            .await
+            .is_ok(),
+        "remix" => rt
+            .remix(
+                None,
+                remix_req(),
+                &promptsculptor::runtime::CallContext::new("bench"),
+            )
+            .await
+            .is_ok(),
+        _ => rt
+            .create(
+                None,
+                create_req(),
+                &promptsculptor::runtime::CallContext::new("bench"),
+            )
+            .await
+            .is_ok(),
     };
     assert!(ok, "{op} failed");
 }

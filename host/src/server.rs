@@ -151,7 +151,7 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
     let runtime = Runtime::new(
         settings,
         Capabilities {
-            llm: provider,
+            llm: crate::llm::Gateway::new(provider),
             db: db.clone(),
         },
     )?;

@@ -19,7 +19,9 @@ use super::{
     middleware::RequestId,
 };
 use crate::llm::LlmError;
-use crate::runtime::{Called, Remixed, RuntimeError, analyzer, creator, remixer, tokens};
+use crate::runtime::{
+    CallContext, Called, Remixed, RuntimeError, analyzer, creator, remixer, tokens,
+};
 use crate::store::RequestRecord;
 
 const MAX_PROMPT_CHARS: usize = 100_000;
@@ -246,7 +248,7 @@ async fn run_analyze(
     }
     let called = state
         .runtime
-        .analyze(strategy_name.as_deref(), request, id)
+        .analyze(strategy_name.as_deref(), request, &CallContext::new(id))
         .await?;
     note_called(rec, &called);
     let strategy = strategy(&called);
@@ -328,7 +330,7 @@ async fn run_remix(
     // The runtime resolves the style and the plugin that owns it.
     let called = state
         .runtime
-        .remix(strategy_name.as_deref(), request, id)
+        .remix(strategy_name.as_deref(), request, &CallContext::new(id))
         .await
         .map_err(|e| remix_error(e, state.db.user_styles_loaded()))?;
     note_called(rec, &called);
@@ -413,7 +415,7 @@ async fn run_create(
     }
     let called = state
         .runtime
-        .create(strategy_name.as_deref(), request, id)
+        .create(strategy_name.as_deref(), request, &CallContext::new(id))
         .await?;
     note_called(rec, &called);
     let strategy = strategy(&called);

@@ -53,10 +53,14 @@ impl AnthropicProvider {
         let bytes = self
             .transport
             .post_json(&url, structured, |structured| {
-                body(&self.settings.model, &request, structured)
+                body(
+                    request.asked_model(&self.settings.model),
+                    &request,
+                    structured,
+                )
             })
             .await?;
-        parse(&bytes, &self.settings.model)
+        parse(&bytes, request.asked_model(&self.settings.model))
     }
 }
 
@@ -178,6 +182,7 @@ mod tests {
             temperature: Some(1.5),
             max_tokens: None,
             json_schema: schema,
+            model: None,
         }
     }
 

@@ -34,7 +34,9 @@ impl GeminiProvider {
 
     async fn chat_inner(&self, request: ChatRequest) -> Result<ChatResponse, LlmError> {
         // Accept the "models/gemini-…" spelling Google's own listings use.
-        let model = self.settings.model.trim_start_matches("models/");
+        let model = request
+            .asked_model(&self.settings.model)
+            .trim_start_matches("models/");
         let url = endpoint(
             &self.settings.base_url,
             &format!("models/{model}:generateContent"),
@@ -45,7 +47,7 @@ impl GeminiProvider {
                 body(&request, structured)
             })
             .await?;
-        parse(&bytes, &self.settings.model)
+        parse(&bytes, request.asked_model(&self.settings.model))
     }
 }
 
@@ -246,6 +248,7 @@ mod tests {
             temperature: Some(0.3),
             max_tokens: Some(64),
             json_schema: Some(json!({"type": "object", "additionalProperties": false})),
+            model: None,
         };
         let b = body(&req, true);
         assert_eq!(b["systemInstruction"], json!({"parts": [{"text": "sys"}]}));

@@ -10,6 +10,7 @@
 //! its request body and reads its answer.
 
 mod anthropic;
+mod gateway;
 mod gemini;
 mod http;
 mod openai;
@@ -19,6 +20,7 @@ mod wire;
 use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
 pub use anthropic::AnthropicProvider;
+pub use gateway::{Answered, ChatOptions, Gateway};
 pub use gemini::GeminiProvider;
 pub use openai::OpenAiProvider;
 
@@ -53,6 +55,19 @@ pub struct ChatRequest {
     pub max_tokens: Option<u32>,
     /// JSON Schema the reply must follow.
     pub json_schema: Option<serde_json::Value>,
+    /// Model to ask instead of the configured one (evaluate's `model`
+    /// override); `None` for the configured model.
+    pub model: Option<String>,
+}
+
+impl ChatRequest {
+    /// The model this request asks for: its override, else `configured`.
+    pub fn asked_model<'a>(&'a self, configured: &'a str) -> &'a str {
+        self.model
+            .as_deref()
+            .filter(|m| !m.is_empty())
+            .unwrap_or(configured)
+    }
 }
 
 /// A provider's answer.

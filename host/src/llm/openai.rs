@@ -37,10 +37,14 @@ impl OpenAiProvider {
         let bytes = self
             .transport
             .post_json(&url, request.json_schema.is_some(), |structured| {
-                body(&self.settings.model, &request, structured)
+                body(
+                    request.asked_model(&self.settings.model),
+                    &request,
+                    structured,
+                )
             })
             .await?;
-        parse(&bytes, &self.settings.model)
+        parse(&bytes, request.asked_model(&self.settings.model))
     }
 }
 
@@ -136,6 +140,7 @@ mod tests {
             temperature: Some(0.2),
             max_tokens: Some(100),
             json_schema: Some(json!({"type": "object"})),
+            model: None,
         };
         let b = body("m", &req, true);
         assert_eq!(

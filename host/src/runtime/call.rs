@@ -40,11 +40,11 @@ impl Runtime {
         &self,
         plugin: &Plugin,
         input: CallInput,
-        request_id: &str,
+        ctx: &CallContext,
     ) -> Result<(CallOutput, Usage), RuntimeError> {
         let deadline = self.inner.settings.plugin_timeout;
         let started = Instant::now();
-        let result = self.invoke(plugin, input, request_id, deadline).await;
+        let result = self.invoke(plugin, input, ctx, deadline).await;
         let outcome_label = match &result {
             Ok(_) => "ok",
             Err(RuntimeError::Timeout { .. }) => "timeout",
@@ -62,7 +62,7 @@ impl Runtime {
         &self,
         plugin: &Plugin,
         input: CallInput,
-        request_id: &str,
+        ctx: &CallContext,
         deadline: Duration,
     ) -> Result<(CallOutput, Usage), RuntimeError> {
         let mut started = Instant::now();
@@ -90,7 +90,7 @@ impl Runtime {
         let mut state = CallState::new(
             Arc::clone(&self.inner.caps),
             Arc::from(plugin.name.as_str()),
-            Arc::from(request_id),
+            ctx,
             self.inner.settings.engine.memory_bytes,
             self.inner.settings.max_llm_calls,
             self.inner.settings.host_limits,
@@ -107,6 +107,7 @@ impl Runtime {
         let remaining = deadline.saturating_sub(started.elapsed());
         let outcome = tokio::time::timeout(remaining, run(&mut store, &plugin.pre, input)).await;
         let state = store.into_data();
+        let request_id = &*ctx.request_id;
         forward_output(plugin, request_id, &state);
         let result = self.classify(plugin, outcome, state, deadline);
         if result.is_ok() {

@@ -80,8 +80,14 @@ pub async fn check_component(path: &Path, limits: EngineLimits) -> Result<Manife
         load: LoadLimits::default(),
         share_compiled: false,
     };
-    let runtime = Runtime::new(settings, Capabilities { llm: None, db })
-        .map_err(|e| format!("cannot start the wasm runtime: {e}"))?;
+    let runtime = Runtime::new(
+        settings,
+        Capabilities {
+            llm: crate::llm::Gateway::default(),
+            db,
+        },
+    )
+    .map_err(|e| format!("cannot start the wasm runtime: {e}"))?;
     let table = runtime.reload().await;
     let status = table
         .statuses()

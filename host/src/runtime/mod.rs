@@ -49,7 +49,7 @@ use call::{CallInput, CallOutput};
 use plugin::PluginPre;
 use state::CallState;
 
-use crate::llm::LlmError;
+use crate::llm::{ChatOptions, LlmError};
 use crate::store::{NewStyle, StyleRecord, StyleSnapshot, StyleSource};
 
 /// Errors of the runtime layer.
@@ -205,6 +205,25 @@ impl PluginTable {
     /// A loaded plugin by name.
     pub fn get(&self, name: &str) -> Option<&Arc<Plugin>> {
         self.by_name.get(name)
+    }
+}
+
+/// Who a plugin call is for and how its LLM calls may be served.
+#[derive(Debug, Clone)]
+pub struct CallContext {
+    /// The request's id, in every log line of the call.
+    pub request_id: Arc<str>,
+    /// The request's choices about LLM calls (cache, …).
+    pub llm: ChatOptions,
+}
+
+impl CallContext {
+    /// A context for `request_id` with the default LLM options.
+    pub fn new(request_id: &str) -> CallContext {
+        CallContext {
+            request_id: Arc::from(request_id),
+            llm: ChatOptions::default(),
+        }
     }
 }
 
@@ -375,13 +394,11 @@ impl Runtime {
         &self,
         strategy: Option<&str>,
         request: analyzer::AnalyzeRequest,
-        request_id: &str,
+        ctx: &CallContext,
     ) -> Result<Called<analyzer::AnalyzeResponse>, RuntimeError> {
         let plugin = self.resolve(PluginKind::Analyze, strategy)?;
         let prompt = request.prompt.clone();
-        let (out, usage) = self
-            .call(&plugin, CallInput::Analyze(request), request_id)
-            .await?;
+        let (out, usage) = self.call(&plugin, CallInput::Analyze(request), ctx).await?;
         let CallOutput::Analyze(result) = out else {
             return Err(wrong_shape(&plugin));
         };
@@ -401,7 +418,7 @@ impl Runtime {
         &self,
         strategy: Option<&str>,
         request: remixer::RemixRequest,
-        request_id: &str,
+        ctx: &CallContext,
     ) -> Result<Called<Remixed>, RuntimeError> {
         let styles: Arc<StyleSnapshot> = self.inner.caps.db.styles();
         let Some(style) = styles.get(&request.style).cloned() else {
@@ -416,7 +433,7 @@ impl Runtime {
         let plugin = self.resolve(PluginKind::Remix, strategy.or(owner.as_deref()))?;
         let (prompt, wanted) = (request.prompt.clone(), request.variants);
         let (out, usage) = self
-            .call(&plugin, CallInput::Remix(request, styles), request_id)
+            .call(&plugin, CallInput::Remix(request, styles), ctx)
             .await?;
         let CallOutput::Remix(result) = out else {
             return Err(wrong_shape(&plugin));
@@ -438,13 +455,11 @@ impl Runtime {
         &self,
         strategy: Option<&str>,
         request: creator::CreateRequest,
-        request_id: &str,
+        ctx: &CallContext,
     ) -> Result<Called<creator::CreateResponse>, RuntimeError> {
         let plugin = self.resolve(PluginKind::Create, strategy)?;
         let variables = request.variables.clone();
-        let (out, usage) = self
-            .call(&plugin, CallInput::Create(request), request_id)
-            .await?;
+        let (out, usage) = self.call(&plugin, CallInput::Create(request), ctx).await?;
         let CallOutput::Create(result) = out else {
             return Err(wrong_shape(&plugin));
         };
@@ -465,7 +480,7 @@ impl Runtime {
         &self,
         grader: &str,
         input: GradeInput,
-        request_id: &str,
+        ctx: &CallContext,
     ) -> Result<Called<Graded>, RuntimeError> {
         let plugin = self.resolve(PluginKind::Grade, Some(grader))?;
         let request = grader::GradeRequest {
@@ -475,9 +490,7 @@ impl Runtime {
             config: input.config.to_string(),
             use_llm: input.use_llm,
         };
-        let (out, usage) = self
-            .call(&plugin, CallInput::Grade(request), request_id)
-            .await?;
+        let (out, usage) = self.call(&plugin, CallInput::Grade(request), ctx).await?;
         let CallOutput::Grade(result) = out else {
             return Err(wrong_shape(&plugin));
         };

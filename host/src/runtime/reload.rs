@@ -509,7 +509,12 @@ impl Runtime {
             pre,
         };
         let manifest = match self
-            .invoke(&plugin, CallInput::Manifest, "load", MANIFEST_TIMEOUT)
+            .invoke(
+                &plugin,
+                CallInput::Manifest,
+                &CallContext::new("load"),
+                MANIFEST_TIMEOUT,
+            )
             .await
         {
             Ok((CallOutput::Manifest(m), _)) => m,

@@ -10,16 +10,16 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::CallContext;
 use super::bindings::{llm, log, styles, tokenizer, types};
 use super::tokens;
-use crate::llm::{self as provider, LlmError, SharedProvider};
-use crate::metrics;
+use crate::llm::{self as provider, ChatOptions, Gateway, LlmError};
 use crate::store::{Db, StyleRecord, StyleSnapshot};
 
 /// What the host grants every plugin: shared by all calls.
 pub struct Capabilities {
-    /// The configured LLM provider, if any.
-    pub llm: Option<SharedProvider>,
+    /// The one path to the configured LLM provider, if any.
+    pub llm: Gateway,
     /// The style registry.
     pub db: Db,
 }
@@ -88,6 +88,8 @@ pub struct CallState {
     caps: Arc<Capabilities>,
     plugin: Arc<str>,
     request_id: Arc<str>,
+    /// The request's choices about LLM calls.
+    llm_options: ChatOptions,
     max_llm_calls: u32,
     host_limits: HostLimits,
     /// The request's `use_llm`: false means no LLM call, whatever the
@@ -106,12 +108,12 @@ pub struct CallState {
 }
 
 impl CallState {
-    /// State for one call of `plugin` on behalf of `request_id`; `use_llm`
+    /// State for one call of `plugin` on behalf of `ctx`; `use_llm`
     /// is the request's choice (false for a manifest call).
     pub fn new(
         caps: Arc<Capabilities>,
         plugin: Arc<str>,
-        request_id: Arc<str>,
+        ctx: &CallContext,
         memory_bytes: usize,
         max_llm_calls: u32,
         host_limits: HostLimits,
@@ -138,7 +140,8 @@ impl CallState {
             limits,
             caps,
             plugin,
-            request_id,
+            request_id: Arc::clone(&ctx.request_id),
+            llm_options: ctx.llm.clone(),
             max_llm_calls,
             host_limits,
             use_llm,
@@ -202,7 +205,7 @@ pub fn from_wit_llm_error(e: types::LlmError) -> LlmError {
 
 impl llm::Host for CallState {
     async fn available(&mut self) -> wasmtime::Result<bool> {
-        Ok(self.use_llm && self.caps.llm.is_some())
+        Ok(self.use_llm && self.caps.llm.configured())
     }
 
     async fn chat(
@@ -228,9 +231,9 @@ impl llm::Host for CallState {
                 "plugin exceeded its cap of {limit} LLM calls per request"
             )));
         }
-        let Some(provider) = self.caps.llm.clone() else {
+        if !self.caps.llm.configured() {
             return Ok(Err(to_wit_llm_error(LlmError::NotConfigured)));
-        };
+        }
         // Bounded before it is copied into a provider request: the plugin
         // sees a typed refusal it can handle, and nothing is sent or billed.
         let size = request_bytes(&request);
@@ -288,45 +291,19 @@ impl llm::Host for CallState {
             temperature: request.temperature,
             max_tokens,
             json_schema,
+            model: None,
         };
         self.usage.llm_calls += 1;
-        let started = std::time::Instant::now();
-        let result = provider.chat(req).await;
-        let elapsed = started.elapsed();
-        self.usage.llm_wait += elapsed;
+        let answered = self.caps.llm.chat(req, &self.llm_options).await;
+        self.usage.llm_wait += answered.elapsed;
         tracing::debug!(
             plugin = %self.plugin,
             request_id = %self.request_id,
-            elapsed_ms = elapsed.as_millis() as u64,
-            ok = result.is_ok(),
+            elapsed_ms = answered.elapsed.as_millis() as u64,
+            ok = answered.result.is_ok(),
             "llm call"
         );
-        // One shared copy of the model name serves every series below.
-        let model = ::metrics::SharedString::from(Arc::<str>::from(match &result {
-            Ok(r) => r.model.as_str(),
-            Err(_) => provider.model(),
-        }));
-        let provider_name = provider.name();
-        ::metrics::histogram!(metrics::LLM_CALL_DURATION, "provider" => provider_name, "model" => model.clone())
-            .record(elapsed);
-        let outcome = match &result {
-            Ok(_) => "ok",
-            Err(LlmError::NotConfigured) => "not_configured",
-            Err(LlmError::Unavailable(_)) => "unavailable",
-            Err(LlmError::Timeout(_)) => "timeout",
-            Err(LlmError::RateLimited { .. }) => "rate_limited",
-            Err(LlmError::QuotaExceeded(_)) => "quota_exceeded",
-            Err(LlmError::InvalidRequest(_)) => "invalid_request",
-            Err(LlmError::BadResponse(_)) => "bad_response",
-        };
-        ::metrics::counter!(metrics::LLM_CALLS, "provider" => provider_name, "model" => model.clone(), "outcome" => outcome)
-            .increment(1);
-        if let Ok(r) = &result {
-            for (direction, n) in [("input", r.input_tokens), ("output", r.output_tokens)] {
-                ::metrics::counter!(metrics::LLM_TOKENS, "provider" => provider_name, "model" => model.clone(), "direction" => direction)
-                    .increment(u64::from(n));
-            }
-        }
+        let result = answered.result;
         Ok(match result {
             Ok(r) => {
                 self.usage.input_tokens += u64::from(r.input_tokens);
@@ -343,7 +320,7 @@ impl llm::Host for CallState {
             }
             Err(e) => {
                 if self.usage.model.is_none() {
-                    self.usage.model = Some(provider.model().to_string());
+                    self.usage.model = Some(answered.model);
                 }
                 Err(to_wit_llm_error(e))
             }
