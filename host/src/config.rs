@@ -181,6 +181,17 @@ pub struct Config {
     /// Connections in the PostgreSQL pool (besides the listener's own).
     #[arg(long, env = "PROMPTSCULPTOR_DATABASE_POOL_SIZE", default_value_t = 8)]
     pub database_pool_size: usize,
+    /// Evaluate: LLM and grader calls in flight at once across every
+    /// evaluation of the server; a request's `max_concurrency` is clamped to it.
+    #[arg(long, env = "PROMPTSCULPTOR_EVAL_MAX_CONCURRENCY", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub eval_max_concurrency: u32,
+    /// Evaluate: deadline of one evaluation in seconds; items not started
+    /// by then are results with error `eval_timeout`.
+    #[arg(long, env = "PROMPTSCULPTOR_EVAL_TIMEOUT_SECS", default_value_t = 600)]
+    pub eval_timeout_secs: u64,
+    /// Evaluate: stored runs kept (oldest dropped first).
+    #[arg(long, env = "PROMPTSCULPTOR_EVAL_MAX_RUNS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub eval_max_runs: u64,
     /// Deadline of one LLM call, retries included, in seconds.
     #[arg(long, env = "PROMPTSCULPTOR_LLM_TIMEOUT_SECS", default_value_t = 60)]
     pub llm_timeout_secs: u64,

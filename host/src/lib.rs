@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod config;
+pub mod eval;
 pub mod llm;
 pub mod metrics;
 pub mod runtime;

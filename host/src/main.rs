@@ -30,6 +30,10 @@ enum Command {
     /// GET /readyz of a running server: exit 0 on 200, else 1 with the reason
     /// on stderr (the container image's HEALTHCHECK).
     Healthcheck(cli::HealthcheckArgs),
+    /// Evaluate prompts against test cases on a running server (POST
+    /// /api/v1/evaluate): prints a table; exit 1 when the best prompt's pass
+    /// rate is below --min-pass-rate, 2 when the run could not be made.
+    Eval(cli::eval::EvalArgs),
     /// Database tools: `db import --from FILE.db [--request-log]`.
     #[command(subcommand)]
     Db(cli::DbCommand),
@@ -51,6 +55,7 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Serve(config)) => config,
         Some(Command::Plugin(command)) => std::process::exit(cli::run(command)),
         Some(Command::Healthcheck(args)) => std::process::exit(cli::healthcheck(&args)),
+        Some(Command::Eval(args)) => std::process::exit(cli::eval::run(&args)),
         Some(Command::Db(command)) => {
             init_logging(LogFormat::Text);
             std::process::exit(cli::db::run(command))

@@ -44,6 +44,12 @@ pub const LLM_TOKENS: &str = "promptsculptor_llm_tokens_total";
 pub const LLM_CALL_DURATION: &str = "promptsculptor_llm_call_duration_seconds";
 /// Plugin load attempts by outcome (counter).
 pub const PLUGIN_RELOADS: &str = "promptsculptor_plugin_reloads_total";
+/// Evaluate items (prompt × case × repeat) by outcome: pass, fail, error (counter).
+pub const EVAL_CASES: &str = "promptsculptor_eval_cases_total";
+/// Grade-plugin calls of evaluate (`llm-rubric` judges and `grader`s) by grader and outcome (counter).
+pub const EVAL_GRADER_CALLS: &str = "promptsculptor_eval_grader_calls_total";
+/// Evaluate runs finished (counter).
+pub const EVAL_RUNS: &str = "promptsculptor_eval_runs_total";
 
 /// Upper bounds of the latency buckets, in seconds (every histogram).
 pub const BUCKETS: [f64; 17] = [
@@ -88,6 +94,15 @@ fn describe() {
     describe_counter!(LLM_TOKENS, "LLM tokens by provider, model and direction.");
     describe_histogram!(LLM_CALL_DURATION, "LLM call latency by provider and model.");
     describe_counter!(PLUGIN_RELOADS, "Plugin load attempts by outcome.");
+    describe_counter!(
+        EVAL_CASES,
+        "Evaluate items (prompt x case x repeat) by outcome."
+    );
+    describe_counter!(
+        EVAL_GRADER_CALLS,
+        "Grade-plugin calls of evaluate (llm-rubric judges and graders) by grader and outcome."
+    );
+    describe_counter!(EVAL_RUNS, "Evaluate runs finished.");
 }
 
 /// Install the process-wide recorder (once; later calls return the same

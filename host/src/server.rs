@@ -7,6 +7,7 @@ use axum::Router;
 
 use crate::api::{self, AppState, RateLimiter};
 use crate::config::{Config, ProviderKind};
+use crate::eval::{EvalSettings, Evaluator};
 use crate::llm::{
     AnthropicProvider, GeminiProvider, HttpSettings, LlmError, OpenAiProvider, SharedProvider,
 };
@@ -148,13 +149,22 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
         },
         share_compiled: config.share_compiled,
     };
+    let gateway = crate::llm::Gateway::new(provider);
     let runtime = Runtime::new(
         settings,
         Capabilities {
-            llm: crate::llm::Gateway::new(provider),
+            llm: gateway.clone(),
             db: db.clone(),
         },
     )?;
+    let evaluator = Evaluator::new(
+        runtime.clone(),
+        gateway,
+        EvalSettings {
+            max_concurrency: config.eval_max_concurrency as usize,
+            timeout: Duration::from_secs(config.eval_timeout_secs.max(1)),
+        },
+    );
     runtime.reload().await;
     // Without a watcher the server still serves what it loaded; say so.
     let watcher = match runtime.watch() {
@@ -185,6 +195,8 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
             .rate_limit_per_min
             .map(|n| RateLimiter::start(n, config.trusted_proxies.clone())),
         request_log: request_log.clone(),
+        evaluator,
+        eval_max_runs: config.eval_max_runs,
     };
     Ok(App {
         router: api::router(state),

@@ -34,13 +34,18 @@ pub struct RequestId(pub String);
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn new_request_id() -> String {
+    new_id("req")
+}
+
+/// A new unique id `<prefix>_<22 hex digits>` (request ids, run ids).
+pub(super) fn new_id(prefix: &str) -> String {
     // Random per process (RandomState is seeded from the OS) plus a counter:
     // unique without a shared lock or another dependency.
     use std::hash::{BuildHasher, Hasher};
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(n);
-    format!("req_{:016x}{:06x}", h.finish(), n & 0xff_ffff)
+    format!("{prefix}_{:016x}{:06x}", h.finish(), n & 0xff_ffff)
 }
 
 fn client_request_id(req: &Request) -> Option<String> {

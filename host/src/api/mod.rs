@@ -2,12 +2,15 @@
 
 mod dto;
 pub mod error;
+mod eval_dto;
+mod evaluate;
 mod json;
 mod middleware;
 mod openapi;
 mod operations;
 mod publish;
 mod styles;
+mod suites;
 mod system;
 
 use std::sync::Arc;
@@ -19,6 +22,7 @@ use axum::{
     routing::{get, post},
 };
 
+use crate::eval::Evaluator;
 use crate::runtime::Runtime;
 use crate::store::{Db, RequestLog};
 use error::ApiError;
@@ -46,6 +50,10 @@ pub struct AppState {
     pub rate_limiter: Option<Arc<RateLimiter>>,
     /// Where finished operations are recorded.
     pub request_log: RequestLog,
+    /// Runs evaluations.
+    pub evaluator: Evaluator,
+    /// Stored evaluate runs kept (`PROMPTSCULPTOR_EVAL_MAX_RUNS`).
+    pub eval_max_runs: u64,
 }
 
 impl AppState {
@@ -61,6 +69,14 @@ pub fn router(state: AppState) -> Router {
         .route("/analyze", post(operations::analyze))
         .route("/remix", post(operations::remix))
         .route("/create", post(operations::create))
+        .route("/evaluate", post(evaluate::evaluate))
+        .route("/suites", get(suites::list).post(suites::create))
+        .route(
+            "/suites/{name}",
+            get(suites::get).put(suites::update).delete(suites::delete),
+        )
+        .route("/runs", get(suites::runs))
+        .route("/runs/{run_id}", get(suites::run))
         .route("/styles", get(styles::list).post(styles::create))
         .route(
             "/styles/{name}",

@@ -9,7 +9,7 @@ use axum::{
 };
 use utoipa::OpenApi;
 
-use super::{dto, operations, publish, styles, system};
+use super::{dto, evaluate, operations, publish, styles, suites, system};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -23,6 +23,14 @@ use super::{dto, operations, publish, styles, system};
         operations::analyze,
         operations::remix,
         operations::create,
+        evaluate::evaluate,
+        suites::list,
+        suites::get,
+        suites::create,
+        suites::update,
+        suites::delete,
+        suites::runs,
+        suites::run,
         styles::list,
         styles::get,
         styles::create,
@@ -44,6 +52,7 @@ use super::{dto, operations, publish, styles, system};
     modifiers(&BearerAuth),
     tags(
         (name = "operations", description = "Analyze, remix, create; health"),
+        (name = "evaluate", description = "Evaluate prompts against test cases; saved suites and stored runs"),
         (name = "styles", description = "The style registry"),
         (name = "plugins", description = "Loaded strategies; publishing plugins to the fleet (admin key)"),
     )

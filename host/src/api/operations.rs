@@ -98,7 +98,7 @@ fn finish<T: IntoResponse>(
 
 /// Run one operation on a parsed body (or its rejection) and finish it:
 /// response, request-log row, LLM wait for the metrics.
-async fn operation<B, T: IntoResponse>(
+pub(super) async fn operation<B, T: IntoResponse>(
     state: &AppState,
     id: &str,
     name: &'static str,
@@ -117,7 +117,7 @@ async fn operation<B, T: IntoResponse>(
 /// The error answers every operation may give, for the OpenAPI document.
 #[derive(utoipa::IntoResponses)]
 #[allow(dead_code)]
-enum OperationErrors {
+pub(super) enum OperationErrors {
     /// Malformed JSON or a value of the wrong type.
     #[response(status = 400)]
     BadRequest(ErrorBody),

@@ -5,6 +5,7 @@
 mod build;
 mod check;
 pub mod db;
+pub mod eval;
 mod health;
 mod scaffold;
 

@@ -3,8 +3,8 @@
 //! rules around it; a backend only reads and writes rows.
 
 use super::{
-    IfMatch, LogRow, NewPluginVersion, NewStyle, PluginVersion, Published, PublishedPlugin,
-    Retention, Stale, StoreError, StyleRecord, StyleUpdate,
+    IfMatch, LogRow, NewPluginVersion, NewRun, NewStyle, PluginVersion, Published, PublishedPlugin,
+    Retention, RunRecord, Stale, StoreError, StyleRecord, StyleUpdate, SuiteRecord,
 };
 
 /// A database holding the registry, the request log and published plugins.
@@ -94,4 +94,40 @@ pub(super) trait Backend: Send + Sync {
     /// Copy user styles in (keeping their timestamps); a name already stored
     /// is skipped. Returns (imported, skipped).
     async fn import_styles(&self, styles: &[StyleRecord]) -> Result<(u64, u64), StoreError>;
+
+    /// Every saved evaluate suite, by name.
+    async fn suites(&self) -> Result<Vec<SuiteRecord>, StoreError>;
+
+    /// One suite, when saved.
+    async fn suite(&self, name: &str) -> Result<Option<SuiteRecord>, StoreError>;
+
+    /// Save a new suite stamped `now`; `Conflict` when the name is taken.
+    async fn insert_suite(
+        &self,
+        name: &str,
+        description: &str,
+        body: &str,
+        now: &str,
+    ) -> Result<SuiteRecord, StoreError>;
+
+    /// Replace a suite's description and body; `NotFound` when absent.
+    async fn update_suite(
+        &self,
+        name: &str,
+        description: &str,
+        body: &str,
+        now: &str,
+    ) -> Result<SuiteRecord, StoreError>;
+
+    /// Delete a suite; `NotFound` when absent.
+    async fn delete_suite(&self, name: &str) -> Result<(), StoreError>;
+
+    /// Store an evaluate run, keeping only the newest `keep` (≥ 1).
+    async fn insert_eval_run(&self, run: &NewRun, keep: u64) -> Result<(), StoreError>;
+
+    /// The newest `limit` runs, without their results.
+    async fn eval_runs(&self, limit: u32) -> Result<Vec<RunRecord>, StoreError>;
+
+    /// One run with its results, when stored.
+    async fn eval_run(&self, run_id: &str) -> Result<Option<RunRecord>, StoreError>;
 }

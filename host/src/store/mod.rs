@@ -22,6 +22,7 @@ macro_rules! on_backend {
 
 mod backend;
 mod builtin;
+mod eval;
 mod import;
 mod postgres;
 mod published;
@@ -34,6 +35,7 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use tokio::sync::watch;
 
+pub use eval::{NewRun, RunRecord, SuiteRecord};
 pub use import::ImportReport;
 pub use published::{NewPluginVersion, PluginVersion, Published, PublishedPlugin};
 pub use request_log::{LogRow, RequestLog, RequestRecord, Retention};
@@ -213,6 +215,60 @@ impl Db {
     /// and nothing can be assumed); never on SQLite.
     pub fn plugin_changes(&self) -> watch::Receiver<u64> {
         self.inner.plugin_changes.clone()
+    }
+}
+
+impl Db {
+    /// Every saved evaluate suite, by name.
+    pub async fn suites(&self) -> Result<Vec<SuiteRecord>, StoreError> {
+        on_backend!(self, b => b.suites().await)
+    }
+
+    /// One suite, when saved.
+    pub async fn suite(&self, name: &str) -> Result<Option<SuiteRecord>, StoreError> {
+        on_backend!(self, b => b.suite(name).await)
+    }
+
+    /// Save a new suite; `Conflict` when the name is taken.
+    pub async fn insert_suite(
+        &self,
+        name: &str,
+        description: &str,
+        body: &str,
+    ) -> Result<SuiteRecord, StoreError> {
+        let now = now_rfc3339();
+        on_backend!(self, b => b.insert_suite(name, description, body, &now).await)
+    }
+
+    /// Replace a suite's description and body; `NotFound` when absent.
+    pub async fn update_suite(
+        &self,
+        name: &str,
+        description: &str,
+        body: &str,
+    ) -> Result<SuiteRecord, StoreError> {
+        let now = now_rfc3339();
+        on_backend!(self, b => b.update_suite(name, description, body, &now).await)
+    }
+
+    /// Delete a suite; `NotFound` when absent.
+    pub async fn delete_suite(&self, name: &str) -> Result<(), StoreError> {
+        on_backend!(self, b => b.delete_suite(name).await)
+    }
+
+    /// Store an evaluate run, keeping only the newest `keep`.
+    pub async fn insert_eval_run(&self, run: &NewRun, keep: u64) -> Result<(), StoreError> {
+        on_backend!(self, b => b.insert_eval_run(run, keep).await)
+    }
+
+    /// The newest `limit` runs, without their results.
+    pub async fn eval_runs(&self, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
+        on_backend!(self, b => b.eval_runs(limit).await)
+    }
+
+    /// One run with its results, when stored.
+    pub async fn eval_run(&self, run_id: &str) -> Result<Option<RunRecord>, StoreError> {
+        on_backend!(self, b => b.eval_run(run_id).await)
     }
 }
 

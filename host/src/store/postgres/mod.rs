@@ -10,6 +10,7 @@
 //! may not exist yet.
 
 mod connect;
+mod eval;
 mod listener;
 mod migrate;
 mod plugins;
@@ -23,8 +24,9 @@ use std::{future::Future, sync::Arc, time::Duration};
 use deadpool_postgres::Pool;
 
 use super::{
-    IfMatch, LogRow, NewPluginVersion, NewStyle, PluginVersion, Published, PublishedPlugin,
-    Retention, Stale, StoreError, StyleRecord, StyleUpdate, backend::Backend, snapshot::StyleCache,
+    IfMatch, LogRow, NewPluginVersion, NewRun, NewStyle, PluginVersion, Published, PublishedPlugin,
+    Retention, RunRecord, Stale, StoreError, StyleRecord, StyleUpdate, SuiteRecord,
+    backend::Backend, snapshot::StyleCache,
 };
 use listener::Health;
 
@@ -329,6 +331,82 @@ impl Backend for Postgres {
         self.run(async {
             let mut c = self.client().await?;
             styles::import(&mut c, styles).await
+        })
+        .await
+    }
+
+    async fn suites(&self) -> Result<Vec<SuiteRecord>, StoreError> {
+        self.run(async {
+            let c = self.client().await?;
+            eval::suites(&c).await
+        })
+        .await
+    }
+
+    async fn suite(&self, name: &str) -> Result<Option<SuiteRecord>, StoreError> {
+        self.run(async {
+            let c = self.client().await?;
+            eval::suite(&c, name).await
+        })
+        .await
+    }
+
+    async fn insert_suite(
+        &self,
+        name: &str,
+        description: &str,
+        body: &str,
+        now: &str,
+    ) -> Result<SuiteRecord, StoreError> {
+        self.run(async {
+            let c = self.client().await?;
+            eval::insert_suite(&c, name, description, body, now).await
+        })
+        .await
+    }
+
+    async fn update_suite(
+        &self,
+        name: &str,
+        description: &str,
+        body: &str,
+        now: &str,
+    ) -> Result<SuiteRecord, StoreError> {
+        self.run(async {
+            let c = self.client().await?;
+            eval::update_suite(&c, name, description, body, now).await
+        })
+        .await
+    }
+
+    async fn delete_suite(&self, name: &str) -> Result<(), StoreError> {
+        self.run(async {
+            let c = self.client().await?;
+            eval::delete_suite(&c, name).await
+        })
+        .await
+    }
+
+    async fn insert_eval_run(&self, run: &NewRun, keep: u64) -> Result<(), StoreError> {
+        self.run(async {
+            let c = self.client().await?;
+            eval::insert_run(&c, run, keep.max(1)).await
+        })
+        .await
+    }
+
+    async fn eval_runs(&self, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
+        self.run(async {
+            let c = self.client().await?;
+            eval::runs(&c, limit).await
+        })
+        .await
+    }
+
+    async fn eval_run(&self, run_id: &str) -> Result<Option<RunRecord>, StoreError> {
+        self.run(async {
+            let c = self.client().await?;
+            eval::run(&c, run_id).await
         })
         .await
     }

@@ -3,6 +3,7 @@
 //! registry and plugins, one for the request log, so a log batch never
 //! delays a style write. WAL mode keeps readers and the writer apart.
 
+mod eval;
 mod migrate;
 mod plugins;
 mod styles;
@@ -17,8 +18,8 @@ use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::backend::Backend;
 use super::{
-    IfMatch, LogRow, NewPluginVersion, NewStyle, PluginVersion, Published, PublishedPlugin,
-    Retention, Stale, StoreError, StyleRecord, StyleUpdate,
+    IfMatch, LogRow, NewPluginVersion, NewRun, NewStyle, PluginVersion, Published, PublishedPlugin,
+    Retention, RunRecord, Stale, StoreError, StyleRecord, StyleUpdate, SuiteRecord,
 };
 
 /// The SQLite backend.
@@ -335,6 +336,74 @@ impl Backend for Sqlite {
             Ok((imported, records.len() as u64 - imported))
         })
         .await
+    }
+
+    async fn suites(&self) -> Result<Vec<SuiteRecord>, StoreError> {
+        self.call(|c| eval::suites(c)).await
+    }
+
+    async fn suite(&self, name: &str) -> Result<Option<SuiteRecord>, StoreError> {
+        let name = name.to_string();
+        self.call(move |c| eval::suite(c, &name)).await
+    }
+
+    async fn insert_suite(
+        &self,
+        name: &str,
+        description: &str,
+        body: &str,
+        now: &str,
+    ) -> Result<SuiteRecord, StoreError> {
+        let (name, description, body, now) = (
+            name.to_string(),
+            description.to_string(),
+            body.to_string(),
+            now.to_string(),
+        );
+        self.call(move |c| eval::insert_suite(c, &name, &description, &body, &now))
+            .await
+    }
+
+    async fn update_suite(
+        &self,
+        name: &str,
+        description: &str,
+        body: &str,
+        now: &str,
+    ) -> Result<SuiteRecord, StoreError> {
+        let (name, description, body, now) = (
+            name.to_string(),
+            description.to_string(),
+            body.to_string(),
+            now.to_string(),
+        );
+        self.call(move |c| eval::update_suite(c, &name, &description, &body, &now))
+            .await
+    }
+
+    async fn delete_suite(&self, name: &str) -> Result<(), StoreError> {
+        let name = name.to_string();
+        self.call(move |c| eval::delete_suite(c, &name)).await
+    }
+
+    async fn insert_eval_run(&self, run: &NewRun, keep: u64) -> Result<(), StoreError> {
+        let run = run.clone();
+        self.call(move |c| {
+            let tx = write_tx(c)?;
+            eval::insert_run(&tx, &run, keep.max(1))?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn eval_runs(&self, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
+        self.call(move |c| eval::runs(c, limit)).await
+    }
+
+    async fn eval_run(&self, run_id: &str) -> Result<Option<RunRecord>, StoreError> {
+        let run_id = run_id.to_string();
+        self.call(move |c| eval::run(c, &run_id)).await
     }
 }
 
