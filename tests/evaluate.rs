@@ -820,3 +820,119 @@ async fn the_cli_prints_a_table_and_gates_on_the_pass_rate() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/file.json"));
 }
+
+#[tokio::test]
+async fn the_worked_remix_then_evaluate_example_runs_as_written() {
+    // The test provider of docs/evaluate.md: it answers with the prompt it
+    // was sent (bench_llm's BENCH_LLM_ECHO mode), so the JSON-output variant
+    // is the one whose "answer" mentions JSON.
+    let llm = FakeLlm::start(|_, body| {
+        let last = body["messages"]
+            .as_array()
+            .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
+            .and_then(|m| m["content"].as_str())
+            .unwrap_or_default()
+            .to_string();
+        Reply::Text(last)
+    })
+    .await;
+    let s = Server::start(graders().llm(&llm.base_url)).await;
+    let script = common::repo_root().join("docs/examples/remix-evaluate.sh");
+    let base = s.base.clone();
+    // Blocking, on a thread of its own: the fake provider answers from this
+    // test's runtime meanwhile.
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("bash")
+            .arg(&script)
+            .env("PROMPTSCULPTOR_SERVER", &base)
+            .env("PROMPTSCULPTOR_BIN", env!("CARGO_BIN_EXE_promptsculptor"))
+            .env("MIN_PASS_RATE", "1")
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let first_row = stdout.lines().nth(1).unwrap_or_default();
+    assert!(first_row.starts_with("json-output"), "{stdout}");
+    assert!(
+        stdout.contains("original") && stdout.contains("constraints-first"),
+        "{stdout}"
+    );
+    // Three prompts × two cases reached the provider, variables filled.
+    let received = llm.received();
+    assert_eq!(received.len(), 6);
+    assert!(
+        received
+            .iter()
+            .any(|r| all_text(&r.body).contains("checkout page is down"))
+    );
+}
+
+#[tokio::test]
+async fn a_bad_grader_hurts_only_the_results_it_grades() {
+    let s = Server::start(
+        Options::default()
+            .plugins(&["analyze", "remix", "create", "grader-faulty"])
+            .env("PROMPTSCULPTOR_PLUGIN_TIMEOUT_SECS", "2"),
+    )
+    .await;
+    let modes = ["ok", "trap", "loop", "memory", "nan", "two", "invalid"];
+    let cases: Vec<Value> = modes
+        .iter()
+        .map(|m| {
+            json!({ "id": m, "output": "text",
+                    "assert": [{ "type": "grader", "value": "grader-faulty", "config": { "mode": m } }] })
+        })
+        .collect();
+    let r = s
+        .post(
+            "/api/v1/evaluate",
+            &json!({ "prompts": [{ "id": "p", "prompt": "x" }], "cases": cases,
+                     "assert": [{ "type": "contains", "value": "text" }] }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let code = |c: &str| result(&r.json, "p", c, 0)["error"]["code"].clone();
+    assert_eq!(result(&r.json, "p", "ok", 0)["pass"], true);
+    assert_eq!(code("ok"), Value::Null);
+    assert_eq!(code("trap"), "plugin_failed");
+    assert_eq!(code("loop"), "plugin_timeout");
+    let memory = code("memory");
+    assert!(
+        memory == "plugin_limit_exceeded" || memory == "plugin_failed",
+        "{memory}"
+    );
+    assert_eq!(code("nan"), "plugin_invalid_result");
+    assert_eq!(code("two"), "plugin_invalid_result");
+    assert_eq!(code("invalid"), "validation_failed");
+    for c in &modes[1..] {
+        let res = result(&r.json, "p", c, 0);
+        assert_eq!(res["pass"], false, "{res}");
+        assert_eq!(res["output"], "text", "the output is kept: {res}");
+    }
+    let sp = summary(&r.json, "p");
+    assert_eq!(
+        (sp["passed"].clone(), sp["errors"].clone()),
+        (json!(1), json!(6))
+    );
+    // The server keeps serving, the grader included.
+    let again = s
+        .post(
+            "/api/v1/evaluate",
+            &json!({ "prompts": [{ "prompt": "x" }],
+                     "cases": [{ "output": "y", "assert": [{ "type": "grader", "value": "grader-faulty" }] }] }),
+        )
+        .await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.json["results"][0]["pass"], true, "{}", again.text);
+    let m = s.get("/metrics").await.text;
+    assert!(
+        m.contains(
+            "promptsculptor_eval_grader_calls_total{grader=\"grader-faulty\",outcome=\"error\"} 6"
+        ),
+        "{m}"
+    );
+}

@@ -3,7 +3,9 @@
 //! - `serve [ADDR] [DELAY_MS]`: a test LLM, a real HTTP server speaking
 //!   OpenAI chat completions (`POST /v1/chat/completions`) that answers a
 //!   fixed completion whose content is a valid remix reply, after an
-//!   optional delay (or `BENCH_LLM_DELAY_MS`). `GET /stats` tells how many
+//!   optional delay (or `BENCH_LLM_DELAY_MS`). With `BENCH_LLM_ECHO=1` the
+//!   content is the request's last user message instead (the test
+//!   provider of docs/evaluate.md: a prompt's "answer" is the prompt). `GET /stats` tells how many
 //!   completions it answered and the most it held waiting at once.
 //! - `load URL BODY_FILE N [RATE] [TIMEOUT_S]`: POST `BODY_FILE` to `URL`
 //!   `N` times, all at once (RATE 0 or absent) or at RATE requests/s
@@ -48,24 +50,42 @@ struct Stats {
 
 struct Llm {
     delay: Duration,
+    echo: bool,
     stats: Stats,
 }
 
 /// The part of the request we check: a chat request has messages.
 #[derive(Deserialize)]
 struct ChatRequest {
-    #[allow(dead_code)]
-    messages: Vec<serde::de::IgnoredAny>,
+    messages: Vec<ChatMessage>,
+}
+
+#[derive(Deserialize)]
+struct ChatMessage {
+    role: String,
+    content: String,
+}
+
+/// A completion whose content is `text`.
+fn echo_completion(text: &str) -> String {
+    serde_json::json!({
+        "id": "chatcmpl-echo", "object": "chat.completion", "created": 0, "model": "bench-llm-echo",
+        "choices": [{ "index": 0, "finish_reason": "stop",
+                      "message": { "role": "assistant", "content": text } }],
+        "usage": { "prompt_tokens": text.len() / 4 + 1, "completion_tokens": text.len() / 4 + 1,
+                   "total_tokens": text.len() / 2 + 2 }
+    })
+    .to_string()
 }
 
 async fn completions(State(llm): State<Arc<Llm>>, body: Bytes) -> impl IntoResponse {
-    if serde_json::from_slice::<ChatRequest>(&body).is_err() {
+    let Ok(request) = serde_json::from_slice::<ChatRequest>(&body) else {
         return (
             StatusCode::BAD_REQUEST,
             [(header::CONTENT_TYPE, "application/json")],
-            r#"{"error":{"message":"not a chat completion request"}}"#,
+            r#"{"error":{"message":"not a chat completion request"}}"#.to_string(),
         );
-    }
+    };
     let s = &llm.stats;
     s.requests.fetch_add(1, Ordering::Relaxed);
     let now = s.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
@@ -74,10 +94,16 @@ async fn completions(State(llm): State<Arc<Llm>>, body: Bytes) -> impl IntoRespo
         tokio::time::sleep(llm.delay).await;
     }
     s.in_flight.fetch_sub(1, Ordering::Relaxed);
+    let body = if llm.echo {
+        let last = request.messages.iter().rev().find(|m| m.role == "user");
+        echo_completion(last.map_or("", |m| m.content.as_str()))
+    } else {
+        COMPLETION.to_string()
+    };
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],
-        COMPLETION,
+        body,
     )
 }
 
@@ -100,6 +126,7 @@ async fn serve(addr: &str, delay_ms: u64) -> Result<(), String> {
     let listener = socket.listen(65_535).map_err(|e| e.to_string())?;
     let llm = Arc::new(Llm {
         delay: Duration::from_millis(delay_ms),
+        echo: std::env::var("BENCH_LLM_ECHO").is_ok_and(|v| v == "1"),
         stats: Stats::default(),
     });
     let app = Router::new()
