@@ -1120,6 +1120,14 @@ async fn openapi_document_lists_every_contract_path() {
         ("/api/v1/styles/{name}", "put"),
         ("/api/v1/styles/{name}", "delete"),
         ("/api/v1/plugins", "get"),
+        ("/api/v1/evaluate", "post"),
+        ("/api/v1/suites", "get"),
+        ("/api/v1/suites", "post"),
+        ("/api/v1/suites/{name}", "get"),
+        ("/api/v1/suites/{name}", "put"),
+        ("/api/v1/suites/{name}", "delete"),
+        ("/api/v1/runs", "get"),
+        ("/api/v1/runs/{run_id}", "get"),
         ("/healthz", "get"),
         ("/readyz", "get"),
         ("/metrics", "get"),
@@ -1146,6 +1154,12 @@ async fn openapi_document_lists_every_contract_path() {
                 .get(field)
                 .is_some(),
             "AnalyzeResponse.{field}"
+        );
+    }
+    for field in ["run_id", "best", "summary", "results", "usage"] {
+        assert!(
+            schemas["RunDto"]["properties"].get(field).is_some(),
+            "RunDto.{field}"
         );
     }
     assert!(

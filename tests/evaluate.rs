@@ -936,3 +936,37 @@ async fn a_bad_grader_hurts_only_the_results_it_grades() {
         "{m}"
     );
 }
+
+#[tokio::test]
+async fn a_client_that_goes_away_cancels_the_rest_of_the_run() {
+    let llm = FakeLlm::start(|_, _| {
+        Reply::Delay(
+            Duration::from_millis(400),
+            Box::new(Reply::Text("ok".into())),
+        )
+    })
+    .await;
+    let s = Server::start(graders().llm(&llm.base_url)).await;
+    let cases: Vec<Value> = (0..30).map(|i| json!({ "id": format!("c{i}") })).collect();
+    let body = json!({ "prompts": [{ "prompt": "x" }], "cases": cases, "max_concurrency": 1 });
+    let gone = s
+        .http
+        .post(format!("{}/api/v1/evaluate", s.base))
+        .json(&body)
+        .timeout(Duration::from_millis(900))
+        .send()
+        .await;
+    assert!(gone.is_err(), "the client gave up first");
+    // Run to the end, the 30 items would take 12 s; cancelled, no new call
+    // starts once the connection is gone.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let after_cancel = llm.received().len();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        llm.received().len(),
+        after_cancel,
+        "calls went on after the client left"
+    );
+    assert!(after_cancel <= 5, "{after_cancel} calls");
+    assert_eq!(s.get("/healthz").await.status, 200);
+}
