@@ -970,3 +970,42 @@ async fn a_client_that_goes_away_cancels_the_rest_of_the_run() {
     assert!(after_cancel <= 5, "{after_cancel} calls");
     assert_eq!(s.get("/healthz").await.status, 200);
 }
+
+#[tokio::test]
+async fn a_database_outage_loses_no_result() {
+    // PostgreSQL that is not there: the run is graded and answered in
+    // full, and says it was not stored; suites answer 503.
+    let s = Server::start(
+        graders()
+            .database("postgres://postgres@127.0.0.1:1/none")
+            .env("PROMPTSCULPTOR_DATABASE_TIMEOUT_SECS", "1"),
+    )
+    .await;
+    common::wait_until(Duration::from_secs(20), "the folder plugins", || async {
+        let rows = s.get("/api/v1/plugins").await;
+        match rows.text.contains("banned-phrases") {
+            true => Ok(()),
+            false => Err(rows.text),
+        }
+    })
+    .await;
+    let r = s
+        .post(
+            "/api/v1/evaluate",
+            &json!({ "prompts": [{ "prompt": "x" }],
+                     "cases": [{ "output": "fine", "assert": [{ "type": "contains", "value": "fine" }] }] }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["stored"], false);
+    assert_eq!(r.json["results"][0]["pass"], true);
+    s.get("/api/v1/suites")
+        .await
+        .assert_error(503, "storage_unavailable");
+    s.post(
+        "/api/v1/evaluate",
+        &json!({ "prompts": [{ "prompt": "x" }], "suite": "any" }),
+    )
+    .await
+    .assert_error(503, "storage_unavailable");
+}
