@@ -120,7 +120,7 @@ async fn evil_plugins_end_only_their_own_call() {
         ("huge-alloc", 500, Some("plugin_limit_exceeded")),
     ];
     let started = Instant::now();
-    let answers = futures::future::join_all(cases.iter().map(|(prompt, _, _)| {
+    let answers = futures_util::future::join_all(cases.iter().map(|(prompt, _, _)| {
         let s = Arc::clone(&s);
         let body = evil(prompt);
         async move { s.post("/api/v1/analyze", &body).await }
@@ -234,7 +234,7 @@ async fn latency_of_others_under_evil_load() {
                 }
             }
         });
-        futures::future::join_all(workers).await;
+        futures_util::future::join_all(workers).await;
         let mut t = times.lock().expect("lock").clone();
         t.sort();
         let st = statuses.lock().expect("lock").clone();
@@ -421,7 +421,7 @@ async fn a_429_storm_is_bounded_and_leaves_nothing_in_flight() {
     );
     const CLIENTS: usize = 40;
     let started = Instant::now();
-    let answers = futures::future::join_all((0..CLIENTS).map(|i| {
+    let answers = futures_util::future::join_all((0..CLIENTS).map(|i| {
         let s = Arc::clone(&s);
         async move {
             match i % 3 {
@@ -624,7 +624,7 @@ async fn parallel_style_crud_and_remixes() {
             })
         })
         .collect();
-    let remixes = futures::future::join_all((0..300).map(|i| {
+    let remixes = futures_util::future::join_all((0..300).map(|i| {
         let s = Arc::clone(&s);
         async move {
             let style = if i % 2 == 0 { "steady" } else { "flicker" };

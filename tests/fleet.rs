@@ -268,7 +268,7 @@ async fn publish_rollback_and_delete_propagate_under_load_without_a_failed_reque
     // slow calls (waiting on the LLM) started on v1 are in flight on every
     // instance: they finish, on v1.
     let before = llm.received().len();
-    let slow = futures::future::join_all([a, b, c, a, b, c].into_iter().map(|s| async move {
+    let slow = futures_util::future::join_all([a, b, c, a, b, c].into_iter().map(|s| async move {
         let r = s
             .post(
                 "/api/v1/analyze",
@@ -534,7 +534,7 @@ async fn kill_9_of_an_instance_under_write_load_loses_no_acknowledged_style() {
     assert_eq!(one.status, 200, "{}", one.text);
     assert_eq!(one.json["examples"][0]["after"], acked[0].as_str());
     // Fleet-wide agreement: every instance lists the same user styles.
-    let lists = futures::future::join_all(fleet.iter().map(harness::style_names)).await;
+    let lists = futures_util::future::join_all(fleet.iter().map(harness::style_names)).await;
     assert_eq!(lists[0], lists[1], "A and B disagree");
     assert_eq!(lists[1], lists[2], "B and C disagree");
 }

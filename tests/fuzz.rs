@@ -535,7 +535,7 @@ async fn the_server_holds_on_generated_and_mutated_requests() {
             }
         }
     });
-    futures::future::join_all(workers).await;
+    futures_util::future::join_all(workers).await;
     let elapsed = started.elapsed();
     let failures = failures.lock().expect("lock").clone();
     assert!(

@@ -181,7 +181,7 @@ async fn swap_under_load_fails_no_request() {
             let v = if round == 0 { "faulty-v2" } else { "faulty" };
             install(&common::plugin_file(v), &dir, "faulty.wasm");
         };
-        let (responses, ()) = tokio::join!(futures::future::join_all(requests), swap);
+        let (responses, ()) = tokio::join!(futures_util::future::join_all(requests), swap);
         for r in responses {
             if r.status == 200 {
                 *versions

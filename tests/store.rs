@@ -394,7 +394,7 @@ both_backends!(
             .assert_error(409, "style_conflict");
 
         // 16 writers race from the same version: exactly one wins.
-        let racers = futures::future::join_all((0..16).map(|i| {
+        let racers = futures_util::future::join_all((0..16).map(|i| {
             let (s, e3) = (Arc::clone(&s), e3.clone());
             async move { put_if(&s, "shared", Some(&e3), &format!("racer {i}")).await }
         }))
@@ -410,7 +410,7 @@ both_backends!(
         );
 
         // Without If-Match: last write wins, every write succeeds.
-        let blind = futures::future::join_all((0..16).map(|i| {
+        let blind = futures_util::future::join_all((0..16).map(|i| {
             let s = Arc::clone(&s);
             async move { put_if(&s, "shared", None, &format!("blind {i}")).await }
         }))
@@ -437,7 +437,7 @@ both_backends!(
     multi_thread async fn concurrent_creates_are_atomic(backend: Backend) {
         let s = Arc::new(Server::start(Options::default().backend(backend).await).await);
         s.wait_ready_on(backend).await;
-        let same = futures::future::join_all((0..12).map(|i| {
+        let same = futures_util::future::join_all((0..12).map(|i| {
             let s = Arc::clone(&s);
             async move {
                 let mut body = style_body("contested");
@@ -456,7 +456,7 @@ both_backends!(
             won[0].json["description"]
         );
 
-        let distinct = futures::future::join_all((0..24).map(|i| {
+        let distinct = futures_util::future::join_all((0..24).map(|i| {
             let s = Arc::clone(&s);
             async move { s.post("/api/v1/styles", &style_body(&format!("many-{i}"))).await }
         }))
@@ -719,7 +719,7 @@ async fn postgres_if_match_holds_across_instances() {
         .header("etag")
         .expect("etag")
         .to_string();
-    let racers = futures::future::join_all((0..12).map(|i| {
+    let racers = futures_util::future::join_all((0..12).map(|i| {
         let s = if i % 2 == 0 {
             Arc::clone(&a)
         } else {

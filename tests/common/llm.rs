@@ -28,6 +28,9 @@ pub enum Reply {
     Status(u16, String, Option<u32>),
     /// Wait, then answer with the inner reply.
     Delay(Duration, Box<Reply>),
+    /// A streamed answer that breaks after this text (tests/common/providers.rs
+    /// streams it; answered unstreamed, it is a 500).
+    CutStream(String),
 }
 
 /// One received call.
@@ -151,6 +154,9 @@ impl Reply {
                     reply = *inner;
                 }
                 Reply::Text(t) => return axum::Json(success(&t)).into_response(),
+                Reply::CutStream(_) => {
+                    return (StatusCode::INTERNAL_SERVER_ERROR, "cut").into_response();
+                }
                 Reply::Status(code, body, retry_after) => {
                     let mut resp = (
                         StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),

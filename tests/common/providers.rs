@@ -137,12 +137,18 @@ type Script = Arc<dyn Fn(usize, &Call) -> Reply + Send + Sync>;
 struct Shared {
     script: Script,
     received: Arc<Mutex<Vec<Call>>>,
+    /// Held streams wait here after their first piece until released.
+    gate: Option<Arc<tokio::sync::Semaphore>>,
 }
+
+/// Pause between two streamed pieces.
+pub const STREAM_GAP: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// The running fake.
 pub struct FakeProvider {
     addr: SocketAddr,
     received: Arc<Mutex<Vec<Call>>>,
+    gate: Option<Arc<tokio::sync::Semaphore>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -151,10 +157,34 @@ impl FakeProvider {
     pub async fn start(
         script: impl Fn(usize, &Call) -> Reply + Send + Sync + 'static,
     ) -> FakeProvider {
+        FakeProvider::serve(script, None).await
+    }
+
+    /// As [`FakeProvider::start`], but a streamed answer stops after its
+    /// first piece until [`FakeProvider::release`]: a test can show tokens
+    /// reach its client before the provider has finished.
+    pub async fn start_held(
+        script: impl Fn(usize, &Call) -> Reply + Send + Sync + 'static,
+    ) -> FakeProvider {
+        FakeProvider::serve(script, Some(Arc::new(tokio::sync::Semaphore::new(0)))).await
+    }
+
+    /// Let held streams go on.
+    pub fn release(&self) {
+        if let Some(g) = &self.gate {
+            g.add_permits(1000);
+        }
+    }
+
+    async fn serve(
+        script: impl Fn(usize, &Call) -> Reply + Send + Sync + 'static,
+        gate: Option<Arc<tokio::sync::Semaphore>>,
+    ) -> FakeProvider {
         let received = Arc::new(Mutex::new(Vec::new()));
         let shared = Shared {
             script: Arc::new(script),
             received: Arc::clone(&received),
+            gate: gate.clone(),
         };
         let app = Router::new()
             .route("/v1/chat/completions", post(openai))
@@ -171,6 +201,7 @@ impl FakeProvider {
         FakeProvider {
             addr,
             received,
+            gate,
             task,
         }
     }
@@ -257,7 +288,7 @@ async fn gemini(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !rest.ends_with(":generateContent") {
+    if !rest.ends_with(":generateContent") && !rest.ends_with(":streamGenerateContent") {
         return error(
             StatusCode::NOT_FOUND,
             json!({"error": {"code": 404, "message": format!("no method {rest}"), "status": "NOT_FOUND"}}),
@@ -378,9 +409,149 @@ async fn respond(s: Shared, wire: Wire, uri: String, headers: HeaderMap, body: B
     if let Some(resp) = refusal(wire, &call) {
         return resp;
     }
-    (s.script)(index, &call)
-        .respond(|t| success(wire, &call.body, t))
-        .await
+    let streamed = match wire {
+        Wire::Gemini => call.uri.contains(":streamGenerateContent"),
+        _ => call.body["stream"] == true,
+    };
+    let mut reply = (s.script)(index, &call);
+    if streamed {
+        while let Reply::Delay(d, inner) = reply {
+            tokio::time::sleep(d).await;
+            reply = *inner;
+        }
+        match reply {
+            Reply::Text(t) => return stream(wire, &call.body, t, false, s.gate.clone()),
+            Reply::CutStream(t) => return stream(wire, &call.body, t, true, s.gate.clone()),
+            other => return other.respond(|t| success(wire, &call.body, t)).await,
+        }
+    }
+    reply.respond(|t| success(wire, &call.body, t)).await
+}
+
+/// `text` streamed as server-sent events in `wire`'s format, a few
+/// characters per event with [`STREAM_GAP`] between them; `cut` breaks the
+/// connection after the text instead of finishing; a `gate` holds the
+/// stream after its first piece until released.
+fn stream(
+    wire: Wire,
+    request: &Value,
+    text: String,
+    cut: bool,
+    gate: Option<Arc<tokio::sync::Semaphore>>,
+) -> Response {
+    let (input, output) = wire.usage();
+    let model = wire.answering_model();
+    let forced_tool = wire == Wire::Anthropic
+        && request.pointer("/tool_choice/name").is_some()
+        && serde_json::from_str::<Value>(&text).is_ok_and(|v| v.is_object());
+    let chars: Vec<char> = text.chars().collect();
+    let pieces: Vec<String> = chars.chunks(6).map(|c| c.iter().collect()).collect();
+    let sse = |event: Option<&str>, data: Value| match event {
+        Some(e) => format!("event: {e}\ndata: {data}\n\n"),
+        None => format!("data: {data}\n\n"),
+    };
+    let mut frames: Vec<String> = Vec::new();
+    if wire == Wire::Anthropic {
+        frames.push(sse(
+            Some("message_start"),
+            json!({"type": "message_start",
+            "message": {"id": "msg_test", "type": "message", "role": "assistant", "model": model,
+                        "content": [], "usage": {"input_tokens": input, "output_tokens": 1}}}),
+        ));
+        let block = if forced_tool {
+            json!({"type": "tool_use", "id": "toolu_test", "name": "reply", "input": {}})
+        } else {
+            json!({"type": "text", "text": ""})
+        };
+        frames.push(sse(
+            Some("content_block_start"),
+            json!({"type": "content_block_start", "index": 0, "content_block": block}),
+        ));
+        frames.push(sse(Some("ping"), json!({"type": "ping"})));
+    }
+    for p in &pieces {
+        frames.push(match wire {
+            Wire::OpenAi => sse(None, json!({"id": "chatcmpl-test", "object": "chat.completion.chunk", "model": model,
+                "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": null}]})),
+            Wire::Anthropic => {
+                let delta = if forced_tool {
+                    json!({"type": "input_json_delta", "partial_json": p})
+                } else {
+                    json!({"type": "text_delta", "text": p})
+                };
+                sse(Some("content_block_delta"), json!({"type": "content_block_delta", "index": 0, "delta": delta}))
+            }
+            Wire::Gemini => sse(None, json!({"candidates": [{"content": {"role": "model", "parts": [{"text": p}]}, "index": 0}],
+                "modelVersion": model})),
+        });
+    }
+    let first_piece = frames.len() - pieces.len() + 1;
+    if !cut {
+        match wire {
+            Wire::OpenAi => {
+                frames.push(sse(
+                    None,
+                    json!({"id": "chatcmpl-test", "object": "chat.completion.chunk", "model": model,
+                    "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}),
+                ));
+                frames.push(sse(None, json!({"id": "chatcmpl-test", "object": "chat.completion.chunk", "model": model,
+                    "choices": [], "usage": {"prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output}})));
+                frames.push("data: [DONE]\n\n".into());
+            }
+            Wire::Anthropic => {
+                frames.push(sse(
+                    Some("content_block_stop"),
+                    json!({"type": "content_block_stop", "index": 0}),
+                ));
+                frames.push(sse(
+                    Some("message_delta"),
+                    json!({"type": "message_delta",
+                    "delta": {"stop_reason": if forced_tool { "tool_use" } else { "end_turn" }},
+                    "usage": {"output_tokens": output}}),
+                ));
+                frames.push(sse(Some("message_stop"), json!({"type": "message_stop"})));
+            }
+            Wire::Gemini => frames.push(sse(
+                None,
+                json!({"candidates": [{"content": {"role": "model", "parts": [{"text": ""}]},
+                "finishReason": "STOP", "index": 0}], "modelVersion": model,
+                "usageMetadata": {"promptTokenCount": input, "candidatesTokenCount": output - 2,
+                                  "thoughtsTokenCount": 2, "totalTokenCount": input + output}}),
+            )),
+        }
+    }
+    let state = (frames.into_iter().enumerate(), gate, cut, false);
+    let body =
+        futures_util::stream::unfold(state, move |(mut frames, gate, cut, ended)| async move {
+            if ended {
+                return None;
+            }
+            match frames.next() {
+                Some((i, frame)) => {
+                    if i > 0 {
+                        tokio::time::sleep(STREAM_GAP).await;
+                    }
+                    if i == first_piece
+                        && let Some(g) = &gate
+                    {
+                        let _ = g.acquire().await.map(|p| p.forget());
+                    }
+                    Some((
+                        Ok::<_, std::io::Error>(bytes::Bytes::from(frame)),
+                        (frames, gate, cut, false),
+                    ))
+                }
+                None if cut => Some((
+                    Err(std::io::Error::other("the test provider cut the stream")),
+                    (frames, gate, cut, true),
+                )),
+                None => None,
+            }
+        });
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .body(axum::body::Body::from_stream(body))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 /// A successful answer carrying `text` in `wire`'s format. Like the real

@@ -322,7 +322,8 @@ where
     let mut last: Vec<String> = vec![String::new(); servers.len()];
     while seen.iter().any(Option::is_none) && since.elapsed() < bound + OBSERVE_PAST_BOUND {
         let pending: Vec<usize> = (0..servers.len()).filter(|i| seen[*i].is_none()).collect();
-        let results = futures::future::join_all(pending.iter().map(|i| probe(servers[*i]))).await;
+        let results =
+            futures_util::future::join_all(pending.iter().map(|i| probe(servers[*i]))).await;
         let at = since.elapsed();
         for (i, r) in pending.into_iter().zip(results) {
             match r {

@@ -271,7 +271,7 @@ async fn measure_ordinary_latency_under_slot_holders() {
             }
         }
     });
-    futures::future::join_all(clients).await;
+    futures_util::future::join_all(clients).await;
     stop.store(true, Ordering::SeqCst);
     for a in attackers {
         a.abort();

@@ -24,6 +24,9 @@ pub struct AnalyzeBody {
     pub strategy: Option<String>,
     /// Whether the LLM may be used.
     pub use_llm: Option<bool>,
+    /// Answer as server-sent events (`start`, `llm`, `delta`, then `result` or `error`); also
+    /// chosen by `Accept: text/event-stream`.
+    pub stream: Option<bool>,
 }
 
 /// `POST /api/v1/remix` body.
@@ -42,6 +45,9 @@ pub struct RemixBody {
     pub variants: Option<i64>,
     /// Whether the LLM may be used.
     pub use_llm: Option<bool>,
+    /// Answer as server-sent events (`start`, `llm`, `delta`, then `result` or `error`); also
+    /// chosen by `Accept: text/event-stream`.
+    pub stream: Option<bool>,
     /// Plugin name.
     pub strategy: Option<String>,
 }
@@ -83,6 +89,9 @@ pub struct CreateBody {
     pub strategy: Option<String>,
     /// Whether the LLM may be used.
     pub use_llm: Option<bool>,
+    /// Answer as server-sent events (`start`, `llm`, `delta`, then `result` or `error`); also
+    /// chosen by `Accept: text/event-stream`.
+    pub stream: Option<bool>,
 }
 
 /// `POST /api/v1/styles` body (and `PUT`, without `name`).

@@ -9,6 +9,7 @@ mod middleware;
 mod openapi;
 mod operations;
 mod publish;
+mod stream;
 mod styles;
 mod suites;
 mod system;

@@ -2,11 +2,16 @@
 
 use std::time::{Duration, Instant};
 
+use std::future::Future;
+use std::pin::Pin;
+
 use axum::{
     Extension, Json,
     extract::State,
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
+use serde::Serialize;
 
 use super::{
     AppState,
@@ -17,8 +22,10 @@ use super::{
     error::ApiError,
     json::ApiJson,
     middleware::RequestId,
+    stream,
 };
 use crate::llm::LlmError;
+use crate::llm::stream::StreamSink;
 use crate::runtime::{
     CallContext, Called, Remixed, RuntimeError, analyzer, creator, remixer, tokens,
 };
@@ -114,6 +121,71 @@ pub(super) async fn operation<B, T: IntoResponse>(
     finish(state, rec, started, outcome)
 }
 
+/// An operation's work once its body parsed: the handler's `run_*` on an
+/// owned state, handing the log record back with the outcome.
+type Work<T> = Pin<Box<dyn Future<Output = (Result<Json<T>, ApiError>, RequestRecord)> + Send>>;
+
+/// Run an operation that may answer as a stream (`wants`): plain JSON as
+/// [`operation`] does, or server-sent events once its plugin call starts
+/// (stream.rs); a failure before that (a validation error) is plain JSON
+/// either way. The request log gets one row in every case, also for a
+/// client that went away mid-stream (status 499).
+async fn streamable<B, T: Serialize + Send + 'static>(
+    state: AppState,
+    id: String,
+    name: &'static str,
+    wants: bool,
+    body: Result<ApiJson<B>, ApiError>,
+    work: impl FnOnce(AppState, B, CallContext, RequestRecord) -> Work<T>,
+) -> Response {
+    let started = Instant::now();
+    let rec = RequestRecord::new(&id, name);
+    let body = match body {
+        Ok(ApiJson(b)) => b,
+        Err(e) => return finish(&state, rec, started, Err::<Json<T>, _>(e)),
+    };
+    let mut ctx = CallContext::new(&id);
+    if !wants {
+        let (outcome, rec) = work(state.clone(), body, ctx, rec).await;
+        return finish(&state, rec, started, outcome);
+    }
+    let (sink, events) = StreamSink::new();
+    ctx.llm.stream = Some(sink);
+    let running = work(state.clone(), body, ctx, rec);
+    let as_value: stream::Running<RequestRecord> = Box::pin(async move {
+        let (outcome, rec) = running.await;
+        let value = outcome.and_then(|Json(v)| {
+            serde_json::to_value(v).map_err(|e| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    e.to_string(),
+                )
+            })
+        });
+        (value, rec)
+    });
+    let (log, log_cancelled) = (state.request_log.clone(), state.request_log.clone());
+    let cancelled_id = id.clone();
+    let done = move |outcome: &stream::Outcome, mut rec: RequestRecord| {
+        rec.status = outcome.as_ref().map_or_else(|e| e.status.as_u16(), |_| 200);
+        rec.error_code = outcome.as_ref().err().map(|e| e.code.to_string());
+        rec.latency = started.elapsed();
+        log.record(rec);
+    };
+    let cancelled = move || {
+        let mut rec = RequestRecord::new(&cancelled_id, name);
+        rec.status = 499;
+        rec.error_code = Some("client_disconnected".into());
+        rec.latency = started.elapsed();
+        log_cancelled.record(rec);
+    };
+    match stream::respond(id, as_value, events, done, cancelled).await {
+        Ok(resp) => resp,
+        Err((outcome, rec)) => finish(&state, rec, started, outcome.map(Json)),
+    }
+}
+
 /// The error answers every operation may give, for the OpenAPI document.
 #[derive(utoipa::IntoResponses)]
 #[allow(dead_code)]
@@ -167,11 +239,23 @@ pub struct LlmWait(pub Duration);
 pub async fn analyze(
     State(state): State<AppState>,
     Extension(RequestId(id)): Extension<RequestId>,
+    headers: HeaderMap,
     body: Result<ApiJson<AnalyzeBody>, ApiError>,
 ) -> Response {
-    operation(&state, &id, "analyze", body, async |b, rec| {
-        run_analyze(&state, &id, b, rec).await
-    })
+    let wants = stream::wanted(body.as_ref().ok().and_then(|b| b.0.stream), &headers);
+    streamable(
+        state,
+        id,
+        "analyze",
+        wants,
+        body,
+        |state, b, ctx, mut rec| {
+            Box::pin(async move {
+                let out = run_analyze(&state, &ctx, b, &mut rec).await;
+                (out, rec)
+            })
+        },
+    )
     .await
 }
 
@@ -184,10 +268,15 @@ pub async fn analyze(
 pub async fn remix(
     State(state): State<AppState>,
     Extension(RequestId(id)): Extension<RequestId>,
+    headers: HeaderMap,
     body: Result<ApiJson<RemixBody>, ApiError>,
 ) -> Response {
-    operation(&state, &id, "remix", body, async |b, rec| {
-        run_remix(&state, &id, b, rec).await
+    let wants = stream::wanted(body.as_ref().ok().and_then(|b| b.0.stream), &headers);
+    streamable(state, id, "remix", wants, body, |state, b, ctx, mut rec| {
+        Box::pin(async move {
+            let out = run_remix(&state, &ctx, b, &mut rec).await;
+            (out, rec)
+        })
     })
     .await
 }
@@ -201,11 +290,23 @@ pub async fn remix(
 pub async fn create(
     State(state): State<AppState>,
     Extension(RequestId(id)): Extension<RequestId>,
+    headers: HeaderMap,
     body: Result<ApiJson<CreateBody>, ApiError>,
 ) -> Response {
-    operation(&state, &id, "create", body, async |b, rec| {
-        run_create(&state, &id, b, rec).await
-    })
+    let wants = stream::wanted(body.as_ref().ok().and_then(|b| b.0.stream), &headers);
+    streamable(
+        state,
+        id,
+        "create",
+        wants,
+        body,
+        |state, b, ctx, mut rec| {
+            Box::pin(async move {
+                let out = run_create(&state, &ctx, b, &mut rec).await;
+                (out, rec)
+            })
+        },
+    )
     .await
 }
 
@@ -228,7 +329,7 @@ fn strategy<T>(c: &Called<T>) -> StrategyDto {
 
 async fn run_analyze(
     state: &AppState,
-    id: &str,
+    ctx: &CallContext,
     body: AnalyzeBody,
     rec: &mut RequestRecord,
 ) -> Result<Json<AnalyzeResponse>, ApiError> {
@@ -248,7 +349,7 @@ async fn run_analyze(
     }
     let called = state
         .runtime
-        .analyze(strategy_name.as_deref(), request, &CallContext::new(id))
+        .analyze(strategy_name.as_deref(), request, ctx)
         .await?;
     note_called(rec, &called);
     let strategy = strategy(&called);
@@ -295,7 +396,7 @@ async fn run_analyze(
 
 async fn run_remix(
     state: &AppState,
-    id: &str,
+    ctx: &CallContext,
     body: RemixBody,
     rec: &mut RequestRecord,
 ) -> Result<Json<RemixResponse>, ApiError> {
@@ -330,7 +431,7 @@ async fn run_remix(
     // The runtime resolves the style and the plugin that owns it.
     let called = state
         .runtime
-        .remix(strategy_name.as_deref(), request, &CallContext::new(id))
+        .remix(strategy_name.as_deref(), request, ctx)
         .await
         .map_err(|e| remix_error(e, state.db.user_styles_loaded()))?;
     note_called(rec, &called);
@@ -367,7 +468,7 @@ fn remix_error(e: RuntimeError, user_styles_loaded: bool) -> ApiError {
 
 async fn run_create(
     state: &AppState,
-    id: &str,
+    ctx: &CallContext,
     body: CreateBody,
     rec: &mut RequestRecord,
 ) -> Result<Json<CreateResponse>, ApiError> {
@@ -415,7 +516,7 @@ async fn run_create(
     }
     let called = state
         .runtime
-        .create(strategy_name.as_deref(), request, &CallContext::new(id))
+        .create(strategy_name.as_deref(), request, ctx)
         .await?;
     note_called(rec, &called);
     let strategy = strategy(&called);

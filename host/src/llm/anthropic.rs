@@ -7,6 +7,7 @@ use reqwest::header;
 use serde_json::{Value, json};
 
 use super::http::{Transport, secret_header};
+use super::stream::{Deltas, SseEvent, StreamParse};
 use super::wire::{count, endpoint, model_or, parse_json, response};
 use super::{BoxFuture, ChatRequest, ChatResponse, HttpSettings, LlmError, Provider, Role};
 
@@ -62,6 +63,140 @@ impl AnthropicProvider {
             .await?;
         parse(&bytes, request.asked_model(&self.settings.model))
     }
+
+    async fn chat_stream_inner(
+        &self,
+        request: ChatRequest,
+        deltas: &Deltas,
+    ) -> Result<ChatResponse, LlmError> {
+        let url = endpoint(&self.settings.base_url, "messages");
+        let model = request.asked_model(&self.settings.model).to_string();
+        let structured = tool_schema(&request).is_some();
+        self.transport
+            .post_stream(
+                &url,
+                structured,
+                |structured| {
+                    let mut b = body(&model, &request, structured);
+                    b["stream"] = json!(true);
+                    b
+                },
+                || Box::new(Events::new(&model)),
+                deltas,
+            )
+            .await
+    }
+}
+
+/// A streamed Messages answer: `message_start` (model, input usage),
+/// `content_block_delta` (`text_delta`, or `input_json_delta` for the
+/// structured-output tool), `message_delta` (output usage), `message_stop`;
+/// an `error` event ends it.
+struct Events {
+    text: String,
+    tool_json: String,
+    tool: bool,
+    model: String,
+    input: u32,
+    output: u32,
+    done: bool,
+}
+
+impl Events {
+    fn new(model: &str) -> Events {
+        Events {
+            text: String::new(),
+            tool_json: String::new(),
+            tool: false,
+            model: model.to_string(),
+            input: 0,
+            output: 0,
+            done: false,
+        }
+    }
+}
+
+impl StreamParse for Events {
+    fn event(&mut self, event: &SseEvent) -> Result<Option<String>, LlmError> {
+        let v = parse_json(event.data.as_bytes())?;
+        let kind = v.get("type").and_then(Value::as_str).unwrap_or_default();
+        match kind {
+            "message_start" => {
+                self.model = model_or(&v, "/message/model", &self.model);
+                self.input = count(&v, "/message/usage/input_tokens")
+                    .saturating_add(count(&v, "/message/usage/cache_creation_input_tokens"))
+                    .saturating_add(count(&v, "/message/usage/cache_read_input_tokens"));
+                Ok(None)
+            }
+            "content_block_start" => {
+                if v.pointer("/content_block/type").and_then(Value::as_str) == Some("tool_use") {
+                    self.tool = true;
+                }
+                Ok(None)
+            }
+            "content_block_delta" => {
+                let delta = v.get("delta").cloned().unwrap_or(Value::Null);
+                match delta.get("type").and_then(Value::as_str) {
+                    Some("text_delta") => {
+                        let t = delta
+                            .get("text")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default();
+                        self.text.push_str(t);
+                        Ok(Some(t.to_string()))
+                    }
+                    Some("input_json_delta") => {
+                        let t = delta
+                            .get("partial_json")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default();
+                        self.tool_json.push_str(t);
+                        Ok(Some(t.to_string()))
+                    }
+                    _ => Ok(None),
+                }
+            }
+            "message_delta" => {
+                if v.pointer("/usage/output_tokens").is_some() {
+                    self.output = count(&v, "/usage/output_tokens");
+                }
+                Ok(None)
+            }
+            "message_stop" => {
+                self.done = true;
+                Ok(None)
+            }
+            "error" => {
+                let message = v
+                    .pointer("/error/message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("error");
+                Err(LlmError::Unavailable(format!(
+                    "the provider reported an error mid-stream: {message}"
+                )))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.done
+    }
+
+    fn finish(self: Box<Self>) -> Result<ChatResponse, LlmError> {
+        if !self.done {
+            return Err(LlmError::Unavailable(
+                "the provider's stream ended before message_stop".into(),
+            ));
+        }
+        let text = if self.tool { self.tool_json } else { self.text };
+        if text.is_empty() {
+            return Err(LlmError::BadResponse(
+                "the streamed answer has neither text nor tool input".into(),
+            ));
+        }
+        Ok(response(text, self.model, self.input, self.output))
+    }
 }
 
 impl Provider for AnthropicProvider {
@@ -75,6 +210,14 @@ impl Provider for AnthropicProvider {
 
     fn chat(&self, request: ChatRequest) -> BoxFuture<'_, Result<ChatResponse, LlmError>> {
         Box::pin(self.chat_inner(request))
+    }
+
+    fn chat_stream<'a>(
+        &'a self,
+        request: ChatRequest,
+        deltas: &'a Deltas,
+    ) -> BoxFuture<'a, Result<ChatResponse, LlmError>> {
+        Box::pin(self.chat_stream_inner(request, deltas))
     }
 }
 

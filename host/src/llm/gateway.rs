@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::stream::StreamSink;
 use super::{ChatRequest, ChatResponse, LlmError, SharedProvider};
 use crate::metrics;
 
@@ -14,11 +15,16 @@ pub struct ChatOptions {
     /// Whether a cached answer may serve this call (`"cache": false` or
     /// `Cache-Control: no-cache` turn it off).
     pub cache: bool,
+    /// Where a streamed request's LLM calls and tokens go (`"stream": true`).
+    pub stream: Option<StreamSink>,
 }
 
 impl Default for ChatOptions {
     fn default() -> ChatOptions {
-        ChatOptions { cache: true }
+        ChatOptions {
+            cache: true,
+            stream: None,
+        }
     }
 }
 
@@ -56,7 +62,7 @@ impl Gateway {
     }
 
     /// Run one chat completion and record it in the LLM metrics.
-    pub async fn chat(&self, request: ChatRequest, _options: &ChatOptions) -> Answered {
+    pub async fn chat(&self, request: ChatRequest, options: &ChatOptions) -> Answered {
         let Some(provider) = self.provider.as_ref() else {
             return Answered {
                 result: Err(LlmError::NotConfigured),
@@ -66,7 +72,13 @@ impl Gateway {
         };
         let asked = request.asked_model(provider.model()).to_string();
         let started = Instant::now();
-        let result = provider.chat(request).await;
+        let result = match &options.stream {
+            Some(sink) => {
+                let deltas = sink.begin_call();
+                provider.chat_stream(request, &deltas).await
+            }
+            None => provider.chat(request).await,
+        };
         let elapsed = started.elapsed();
         let model = match &result {
             Ok(r) => r.model.clone(),

@@ -7,6 +7,7 @@ use reqwest::header;
 use serde_json::{Map, Value, json};
 
 use super::http::{Transport, secret_header};
+use super::stream::{Deltas, SseEvent, StreamParse};
 use super::wire::{count, endpoint, model_or, parse_json, response};
 use super::{BoxFuture, ChatRequest, ChatResponse, HttpSettings, LlmError, Provider, Role};
 
@@ -49,6 +50,116 @@ impl GeminiProvider {
             .await?;
         parse(&bytes, request.asked_model(&self.settings.model))
     }
+
+    async fn chat_stream_inner(
+        &self,
+        request: ChatRequest,
+        deltas: &Deltas,
+    ) -> Result<ChatResponse, LlmError> {
+        let model = request
+            .asked_model(&self.settings.model)
+            .trim_start_matches("models/")
+            .to_string();
+        let url = endpoint(
+            &self.settings.base_url,
+            &format!("models/{model}:streamGenerateContent?alt=sse"),
+        );
+        self.transport
+            .post_stream(
+                &url,
+                request.json_schema.is_some(),
+                |structured| body(&request, structured),
+                || Box::new(Pieces::new(&model)),
+                deltas,
+            )
+            .await
+    }
+}
+
+/// A streamed generateContent answer: each event is a whole
+/// `GenerateContentResponse` carrying the next parts; the usage and model
+/// come with the last; the stream simply ends.
+struct Pieces {
+    text: String,
+    model: String,
+    input: u32,
+    output: u32,
+    finish: Option<String>,
+    blocked: Option<String>,
+}
+
+impl Pieces {
+    fn new(model: &str) -> Pieces {
+        Pieces {
+            text: String::new(),
+            model: model.to_string(),
+            input: 0,
+            output: 0,
+            finish: None,
+            blocked: None,
+        }
+    }
+}
+
+impl StreamParse for Pieces {
+    fn event(&mut self, event: &SseEvent) -> Result<Option<String>, LlmError> {
+        let v = parse_json(event.data.as_bytes())?;
+        if let Some(message) = v.pointer("/error/message").and_then(Value::as_str) {
+            return Err(LlmError::Unavailable(format!(
+                "the provider reported an error mid-stream: {message}"
+            )));
+        }
+        self.model = model_or(&v, "/modelVersion", &self.model);
+        if v.get("usageMetadata").is_some() {
+            self.input = count(&v, "/usageMetadata/promptTokenCount");
+            self.output = count(&v, "/usageMetadata/candidatesTokenCount")
+                .saturating_add(count(&v, "/usageMetadata/thoughtsTokenCount"));
+        }
+        if let Some(r) = v
+            .pointer("/promptFeedback/blockReason")
+            .and_then(Value::as_str)
+        {
+            self.blocked = Some(r.to_string());
+        }
+        if let Some(f) = v
+            .pointer("/candidates/0/finishReason")
+            .and_then(Value::as_str)
+        {
+            self.finish = Some(f.to_string());
+        }
+        let piece: String = v
+            .pointer("/candidates/0/content/parts")
+            .and_then(Value::as_array)
+            .map(|parts| {
+                parts
+                    .iter()
+                    .filter(|p| p.get("thought").and_then(Value::as_bool) != Some(true))
+                    .filter_map(|p| p.get("text").and_then(Value::as_str))
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.text.push_str(&piece);
+        Ok(Some(piece))
+    }
+
+    fn done(&self) -> bool {
+        false
+    }
+
+    fn finish(self: Box<Self>) -> Result<ChatResponse, LlmError> {
+        if let Some(r) = self.blocked.filter(|_| self.text.is_empty()) {
+            return Err(LlmError::BadResponse(format!(
+                "response has no candidates (prompt blocked: {r})"
+            )));
+        }
+        if self.text.is_empty() {
+            return Err(LlmError::BadResponse(format!(
+                "response candidate has no text (finishReason {})",
+                self.finish.as_deref().unwrap_or("unknown")
+            )));
+        }
+        Ok(response(self.text, self.model, self.input, self.output))
+    }
 }
 
 impl Provider for GeminiProvider {
@@ -62,6 +173,14 @@ impl Provider for GeminiProvider {
 
     fn chat(&self, request: ChatRequest) -> BoxFuture<'_, Result<ChatResponse, LlmError>> {
         Box::pin(self.chat_inner(request))
+    }
+
+    fn chat_stream<'a>(
+        &'a self,
+        request: ChatRequest,
+        deltas: &'a Deltas,
+    ) -> BoxFuture<'a, Result<ChatResponse, LlmError>> {
+        Box::pin(self.chat_stream_inner(request, deltas))
     }
 }
 

@@ -13,7 +13,8 @@ use reqwest::{StatusCode, header};
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::{LlmError, retry::RetryPolicy};
+use super::stream::{Deltas, SseDecoder, StreamParse};
+use super::{ChatResponse, LlmError, retry::RetryPolicy};
 
 /// A POST-JSON client bound to one provider's headers, deadline and policy.
 pub(crate) struct Transport {
@@ -57,6 +58,17 @@ enum Failure {
     /// The answer is larger than [`MAX_RESPONSE_BYTES`]; not retried, since
     /// the same request would get the same answer.
     TooLarge,
+}
+
+/// Why one streamed attempt produced no answer.
+enum StreamFailure {
+    /// Connect, send or read failed.
+    Broken(reqwest::Error),
+    /// The provider answered with an error status (body read in full).
+    Refused(Reply),
+    /// The answer was unusable, too large, or the provider reported an
+    /// error inside the stream: not retried.
+    Llm(LlmError),
 }
 
 /// Why one attempt failed in a way worth another attempt.
@@ -125,6 +137,156 @@ impl Transport {
             Ok(reply.bytes)
         } else {
             Err(self.error_of(&reply))
+        }
+    }
+
+    /// POST `body(structured)` to `url` asking for a streamed answer, read
+    /// it with a fresh `parser()` per attempt and forward its text to
+    /// `deltas` as it arrives. As [`Transport::post_json`]: one deadline,
+    /// retries of transient failures and one fallback without structured
+    /// output — but only until the first token was forwarded: a stream
+    /// that breaks after that is an error, never a second answer.
+    pub(crate) async fn post_stream(
+        &self,
+        url: &str,
+        mut structured: bool,
+        body: impl Fn(bool) -> Value,
+        parser: impl Fn() -> Box<dyn StreamParse>,
+        deltas: &Deltas,
+    ) -> Result<ChatResponse, LlmError> {
+        let deadline = Instant::now() + self.timeout;
+        let mut failures = 0u32;
+        let mut fell_back = false;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let mut emitted = false;
+            let attempt = tokio::time::timeout(
+                remaining,
+                self.stream_once(url, &body(structured), parser(), deltas, &mut emitted),
+            )
+            .await;
+            let transient = match attempt {
+                Err(_elapsed) => return Err(self.deadline_error()),
+                Ok(Ok(answer)) => return Ok(answer),
+                Ok(Err(StreamFailure::Llm(e))) => return Err(e),
+                Ok(Err(StreamFailure::Broken(e))) if emitted => {
+                    return Err(LlmError::Unavailable(format!(
+                        "the {} stream broke after its first tokens: {}",
+                        self.provider,
+                        without_url(&e)
+                    )));
+                }
+                Ok(Err(StreamFailure::Broken(e))) => Transient::Transport(e),
+                Ok(Err(StreamFailure::Refused(reply))) => {
+                    if structured
+                        && !fell_back
+                        && matches!(
+                            reply.status,
+                            StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY
+                        )
+                        && matches!(self.error_of(&reply), LlmError::InvalidRequest(_))
+                    {
+                        (structured, fell_back) = (false, true);
+                        continue;
+                    }
+                    if !self.is_transient(&reply) {
+                        return Err(self.error_of(&reply));
+                    }
+                    Transient::Status(reply)
+                }
+            };
+            failures += 1;
+            let retry = match &transient {
+                Transient::Status(r) => retry_after(&r.headers, &r.bytes),
+                Transient::Transport(_) => None,
+            };
+            let delay = self.policy.delay(failures, retry);
+            if failures >= self.policy.max_attempts || Instant::now() + delay >= deadline {
+                return Err(match transient {
+                    Transient::Status(r) => self.error_of(&r),
+                    Transient::Transport(e) => map_transport(&e),
+                });
+            }
+            tracing::warn!(
+                provider = self.provider,
+                attempt = failures,
+                delay_ms = delay.as_millis() as u64,
+                "LLM stream failed before its first token; retrying"
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// One streamed attempt. `emitted` is set once a token was forwarded.
+    async fn stream_once(
+        &self,
+        url: &str,
+        body: &Value,
+        mut parser: Box<dyn StreamParse>,
+        deltas: &Deltas,
+        emitted: &mut bool,
+    ) -> Result<ChatResponse, StreamFailure> {
+        let mut resp = self
+            .http
+            .post(url)
+            .headers(self.headers.clone())
+            .header(header::ACCEPT, "text/event-stream")
+            .json(body)
+            .send()
+            .await
+            .map_err(StreamFailure::Broken)?;
+        let status = resp.status();
+        if !status.is_success() {
+            let headers = resp.headers().clone();
+            let mut bytes = Vec::new();
+            while let Some(chunk) = resp.chunk().await.map_err(StreamFailure::Broken)? {
+                if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                    return Err(StreamFailure::Llm(self.too_large_error()));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            return Err(StreamFailure::Refused(Reply {
+                status,
+                headers,
+                bytes: Bytes::from(bytes),
+            }));
+        }
+        let mut decoder = SseDecoder::default();
+        let mut read = 0usize;
+        loop {
+            let chunk = resp.chunk().await.map_err(StreamFailure::Broken)?;
+            let events = match &chunk {
+                Some(c) => {
+                    read += c.len();
+                    if read > MAX_RESPONSE_BYTES {
+                        return Err(StreamFailure::Llm(self.too_large_error()));
+                    }
+                    decoder.push(c)
+                }
+                None => decoder.finish().into_iter().collect(),
+            };
+            for event in &events {
+                let text = parser
+                    .event(event)
+                    .map_err(|e| StreamFailure::Llm(self.redact_error(e)))?;
+                if let Some(text) = text.filter(|t| !t.is_empty()) {
+                    deltas.send(&text);
+                    *emitted = true;
+                }
+            }
+            if parser.done() || chunk.is_none() {
+                break;
+            }
+        }
+        parser.finish().map_err(StreamFailure::Llm)
+    }
+
+    fn redact_error(&self, e: LlmError) -> LlmError {
+        match e {
+            LlmError::Unavailable(m) => LlmError::Unavailable(self.redact(m)),
+            LlmError::BadResponse(m) => LlmError::BadResponse(self.redact(m)),
+            LlmError::InvalidRequest(m) => LlmError::InvalidRequest(self.redact(m)),
+            other => other,
         }
     }
 

@@ -15,6 +15,7 @@ mod gemini;
 mod http;
 mod openai;
 mod retry;
+pub mod stream;
 mod wire;
 
 use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
@@ -125,6 +126,20 @@ pub trait Provider: Send + Sync {
     fn model(&self) -> &str;
     /// Run one chat completion.
     fn chat(&self, request: ChatRequest) -> BoxFuture<'_, Result<ChatResponse, LlmError>>;
+    /// Run one chat completion asking the provider to stream it, forwarding
+    /// its text to `deltas` as it arrives; the whole answer as [`Provider::chat`].
+    /// The default sends the finished text as one piece.
+    fn chat_stream<'a>(
+        &'a self,
+        request: ChatRequest,
+        deltas: &'a stream::Deltas,
+    ) -> BoxFuture<'a, Result<ChatResponse, LlmError>> {
+        Box::pin(async move {
+            let answer = self.chat(request).await?;
+            deltas.send(&answer.text);
+            Ok(answer)
+        })
+    }
 }
 
 /// Shared handle to the configured provider, if any.

@@ -5,6 +5,7 @@ use reqwest::header;
 use serde_json::{Value, json};
 
 use super::http::{Transport, secret_header};
+use super::stream::{Deltas, SseEvent, StreamParse};
 use super::wire::{count, endpoint, model_or, parse_json, response};
 use super::{BoxFuture, ChatRequest, ChatResponse, HttpSettings, LlmError, Provider, Role};
 
@@ -46,6 +47,29 @@ impl OpenAiProvider {
             .await?;
         parse(&bytes, request.asked_model(&self.settings.model))
     }
+
+    async fn chat_stream_inner(
+        &self,
+        request: ChatRequest,
+        deltas: &Deltas,
+    ) -> Result<ChatResponse, LlmError> {
+        let url = endpoint(&self.settings.base_url, "chat/completions");
+        let model = request.asked_model(&self.settings.model).to_string();
+        self.transport
+            .post_stream(
+                &url,
+                request.json_schema.is_some(),
+                |structured| {
+                    let mut b = body(&model, &request, structured);
+                    b["stream"] = json!(true);
+                    b["stream_options"] = json!({ "include_usage": true });
+                    b
+                },
+                || Box::new(Chunks::new(&model)),
+                deltas,
+            )
+            .await
+    }
 }
 
 impl Provider for OpenAiProvider {
@@ -59,6 +83,85 @@ impl Provider for OpenAiProvider {
 
     fn chat(&self, request: ChatRequest) -> BoxFuture<'_, Result<ChatResponse, LlmError>> {
         Box::pin(self.chat_inner(request))
+    }
+
+    fn chat_stream<'a>(
+        &'a self,
+        request: ChatRequest,
+        deltas: &'a Deltas,
+    ) -> BoxFuture<'a, Result<ChatResponse, LlmError>> {
+        Box::pin(self.chat_stream_inner(request, deltas))
+    }
+}
+
+/// A streamed chat completion: `data:` chunks with `choices[0].delta.content`,
+/// usage in the last chunk (`stream_options.include_usage`), then `[DONE]`.
+struct Chunks {
+    text: String,
+    model: String,
+    input: u32,
+    output: u32,
+    finished: bool,
+    done: bool,
+}
+
+impl Chunks {
+    fn new(model: &str) -> Chunks {
+        Chunks {
+            text: String::new(),
+            model: model.to_string(),
+            input: 0,
+            output: 0,
+            finished: false,
+            done: false,
+        }
+    }
+}
+
+impl StreamParse for Chunks {
+    fn event(&mut self, event: &SseEvent) -> Result<Option<String>, LlmError> {
+        if event.data.trim() == "[DONE]" {
+            self.done = true;
+            return Ok(None);
+        }
+        let v = parse_json(event.data.as_bytes())?;
+        if let Some(e) = v.get("error") {
+            let message = e.get("message").and_then(Value::as_str).unwrap_or("error");
+            return Err(LlmError::Unavailable(format!(
+                "the provider reported an error mid-stream: {message}"
+            )));
+        }
+        self.model = model_or(&v, "/model", &self.model);
+        if v.pointer("/usage/prompt_tokens").is_some() {
+            self.input = count(&v, "/usage/prompt_tokens");
+            self.output = count(&v, "/usage/completion_tokens");
+        }
+        if v.pointer("/choices/0/finish_reason")
+            .is_some_and(|f| !f.is_null())
+        {
+            self.finished = true;
+        }
+        let piece = v
+            .pointer("/choices/0/delta/content")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        if let Some(p) = &piece {
+            self.text.push_str(p);
+        }
+        Ok(piece)
+    }
+
+    fn done(&self) -> bool {
+        self.done
+    }
+
+    fn finish(self: Box<Self>) -> Result<ChatResponse, LlmError> {
+        if !self.done && !self.finished {
+            return Err(LlmError::Unavailable(
+                "the provider's stream ended before the completion did".into(),
+            ));
+        }
+        Ok(response(self.text, self.model, self.input, self.output))
     }
 }
 

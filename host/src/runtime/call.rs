@@ -44,6 +44,12 @@ impl Runtime {
     ) -> Result<(CallOutput, Usage), RuntimeError> {
         let deadline = self.inner.settings.plugin_timeout;
         let started = Instant::now();
+        if let Some(sink) = &ctx.llm.stream {
+            sink.send(crate::llm::stream::StreamEvent::Start {
+                strategy: plugin.name.clone(),
+                version: plugin.version.clone(),
+            });
+        }
         let result = self.invoke(plugin, input, ctx, deadline).await;
         let outcome_label = match &result {
             Ok(_) => "ok",
