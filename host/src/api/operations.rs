@@ -233,7 +233,7 @@ pub struct LlmWait(pub Duration);
 /// `POST /api/v1/analyze`: analyze a prompt: scores, issues with spans, token counts, suggestions.
 #[utoipa::path(post, path = "/api/v1/analyze", tag = "operations", request_body = AnalyzeBody,
     responses(
-        (status = 200, description = "Analyze a prompt: scores, issues with spans, token counts, suggestions.", body = AnalyzeResponse),
+        (status = 200, description = "Analyze a prompt: scores, issues with spans, token counts, suggestions. With `\"stream\": true` or `Accept: text/event-stream`: `text/event-stream` with events `start` {request_id, strategy}, per LLM call `llm` {call} then `delta` {call, text} as tokens arrive, and last `result` (this body) or `error` (the error shape plus `status`); a comment line every 15 s keeps it open.", content((AnalyzeResponse = "application/json"), (String = "text/event-stream"))),
         OperationErrors,
     ))]
 pub async fn analyze(
@@ -262,7 +262,7 @@ pub async fn analyze(
 /// `POST /api/v1/remix`: remix a prompt into a named style.
 #[utoipa::path(post, path = "/api/v1/remix", tag = "operations", request_body = RemixBody,
     responses(
-        (status = 200, description = "Remix a prompt into a named style.", body = RemixResponse),
+        (status = 200, description = "Remix a prompt into a named style. With `\"stream\": true` or `Accept: text/event-stream`: `text/event-stream` with events `start` {request_id, strategy}, per LLM call `llm` {call} then `delta` {call, text} as tokens arrive, and last `result` (this body) or `error` (the error shape plus `status`); a comment line every 15 s keeps it open.", content((RemixResponse = "application/json"), (String = "text/event-stream"))),
         OperationErrors,
     ))]
 pub async fn remix(
@@ -284,7 +284,7 @@ pub async fn remix(
 /// `POST /api/v1/create`: create a prompt from a goal.
 #[utoipa::path(post, path = "/api/v1/create", tag = "operations", request_body = CreateBody,
     responses(
-        (status = 200, description = "Create a prompt from a goal.", body = CreateResponse),
+        (status = 200, description = "Create a prompt from a goal. With `\"stream\": true` or `Accept: text/event-stream`: `text/event-stream` with events `start` {request_id, strategy}, per LLM call `llm` {call} then `delta` {call, text} as tokens arrive, and last `result` (this body) or `error` (the error shape plus `status`); a comment line every 15 s keeps it open.", content((CreateResponse = "application/json"), (String = "text/event-stream"))),
         OperationErrors,
     ))]
 pub async fn create(
