@@ -22,15 +22,57 @@ use serde_json::{Value, json};
 
 const PROMPT: &str = "Summarise {{doc}} for {{ audience }}. Mention every risk.\nAnswer in {lang}.";
 
-/// The real binary with a clean slate of the variables the kit reads.
-fn kit() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_promptsculptor"));
-    cmd.arg("plugin")
-        .env_remove("PROMPTSCULPTOR_SDK_PATH")
-        .env_remove("PROMPTSCULPTOR_PLUGINS_DIR")
-        .env_remove("PROMPTSCULPTOR_PLUGIN_MEMORY_MB");
-    cmd
+/// A new user's desk: an empty working folder outside any repository and a
+/// fresh HOME. Only the toolchain is shared (CARGO_HOME, RUSTUP_HOME): a
+/// fresh HOME would otherwise have no Rust and no registry index.
+struct Desk {
+    dir: tempfile::TempDir,
 }
+
+impl Desk {
+    fn new() -> Desk {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("home")).expect("home");
+        std::fs::create_dir_all(dir.path().join("work")).expect("work");
+        Desk { dir }
+    }
+
+    fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    fn work(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    /// The real binary, run in the working folder with the fresh HOME and a
+    /// clean slate of the variables the kit reads.
+    fn kit(&self) -> Command {
+        let real_home = PathBuf::from(std::env::var_os("HOME").expect("HOME"));
+        let cargo_home = std::env::var_os("CARGO_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| real_home.join(".cargo"));
+        let rustup_home = std::env::var_os("RUSTUP_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| real_home.join(".rustup"));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_promptsculptor"));
+        cmd.arg("plugin")
+            .current_dir(self.work())
+            .env("HOME", self.home())
+            .env("CARGO_HOME", cargo_home)
+            .env("RUSTUP_HOME", rustup_home)
+            // Compiled dependencies shared between the tests' projects (and
+            // runs): a build cache, not a path into the repository's sources.
+            .env("CARGO_TARGET_DIR", common::repo_root().join("target/plugin-kit"))
+            .env_remove("PROMPTSCULPTOR_SDK_PATH")
+            .env_remove("PROMPTSCULPTOR_PLUGINS_DIR")
+            .env_remove("PROMPTSCULPTOR_CACHE_DIR")
+            .env_remove("PROMPTSCULPTOR_ADMIN_KEY")
+            .env_remove("PROMPTSCULPTOR_PLUGIN_MEMORY_MB");
+        cmd
+    }
+}
+
 
 fn run(mut cmd: Command) -> Output {
     let out = cmd.output().expect("run promptsculptor");
@@ -43,26 +85,62 @@ fn run(mut cmd: Command) -> Output {
     out
 }
 
-/// `plugin new NAME --kind remix --lang LANG --dir DIR`, returning the project.
-fn scaffold(dir: &Path, name: &str, lang: &str) -> PathBuf {
-    let mut cmd = kit();
-    cmd.args(["new", name, "--kind", "remix", "--lang", lang, "--dir"])
-        .arg(dir);
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// `plugin new NAME --kind remix --lang LANG` in the desk's empty working
+/// folder, returning the project. Nothing in it may point back into this
+/// repository: the binary alone must be enough.
+fn scaffold(desk: &Desk, name: &str, lang: &str) -> PathBuf {
+    let mut cmd = desk.kit();
+    cmd.args(["new", name, "--kind", "remix", "--lang", lang]);
     let out = run(cmd);
     assert!(out.status.success(), "plugin new failed");
-    let project = dir.join(name);
+    let project = desk.work().join(name);
     assert!(project.join("README.md").is_file(), "scaffold has a README");
+    let repo = std::fs::canonicalize(common::repo_root()).expect("repo root");
+    let repo = repo.to_string_lossy();
+    for file in files_under(&project) {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        assert!(
+            !text.contains(repo.as_ref()),
+            "{} points into the repository ({repo})",
+            file.display()
+        );
+    }
+    if lang == "rust" {
+        let manifest = std::fs::read_to_string(project.join("Cargo.toml")).expect("Cargo.toml");
+        assert!(
+            manifest.contains(r#"promptsculptor-sdk = { path = "sdk/plugins/sdk" }"#),
+            "{manifest}"
+        );
+        let wit = std::fs::read_to_string(project.join("sdk/wit/plugin.wit")).expect("wit");
+        assert!(
+            wit.contains("package promptsculptor:plugin@0.1.1;"),
+            "the SDK copy carries the host's WIT version"
+        );
+    }
     project
 }
 
-/// `plugin build PROJECT --plugins-dir DIR`, reusing the repo's compiled deps.
-fn build(project: &Path, plugins_dir: &Path) -> Output {
-    let mut cmd = kit();
+/// `plugin build PROJECT --plugins-dir DIR` from the desk.
+fn build(desk: &Desk, project: &Path, plugins_dir: &Path) -> Output {
+    let mut cmd = desk.kit();
     cmd.arg("build")
         .arg(project)
         .arg("--plugins-dir")
-        .arg(plugins_dir)
-        .env("CARGO_TARGET_DIR", common::repo_root().join("target"));
+        .arg(plugins_dir);
     run(cmd)
 }
 
@@ -111,8 +189,8 @@ async fn walkthrough(lang: &str, name: &str) {
     let llm =
         FakeLlm::start(|_, _| Reply::Text("Plainly: sum up {{doc}}. Say every risk.".into())).await;
     let s = Server::start(Options::default().llm(&llm.base_url)).await;
-    let work = tempfile::tempdir().expect("temp dir");
-    let project = scaffold(work.path(), name, lang);
+    let desk = Desk::new();
+    let project = scaffold(&desk, name, lang);
     if lang == "rust" {
         let lib = std::fs::read_to_string(project.join("src/lib.rs")).expect("lib.rs");
         let lines = lib.lines().count();
@@ -120,7 +198,7 @@ async fn walkthrough(lang: &str, name: &str) {
     }
 
     let started = Instant::now();
-    let out = build(&project, &s.plugins_dir());
+    let out = build(&desk, &project, &s.plugins_dir());
     assert!(out.status.success(), "plugin build failed");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("installed"), "{stdout}");
@@ -193,7 +271,8 @@ async fn python_walkthrough_new_build_remix_without_restart() {
 }
 
 fn check(file: &Path) -> Output {
-    let mut cmd = kit();
+    let desk = Desk::new();
+    let mut cmd = desk.kit();
     cmd.arg("check").arg(file);
     run(cmd)
 }

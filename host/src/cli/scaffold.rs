@@ -1,6 +1,5 @@
 //! `plugin new`: write a ready-to-build plugin project.
 
-use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
@@ -8,8 +7,18 @@ use super::{Kind, Lang, NewArgs};
 
 /// The plugin contract this binary was built against, shipped in Python
 /// projects (componentize-py reads WIT at build time). Rust projects get it
-/// through the SDK instead.
+/// inside their copy of the SDK.
 const WIT: &str = include_str!("../../../wit/plugin.wit");
+
+/// The SDK sources, the WIT and the lockfile, embedded by build.rs.
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/sdk_files.rs"));
+}
+
+pub use embedded::WIT_VERSION;
+
+/// Where a Rust project keeps its copy of the SDK, relative to its root.
+const SDK_DIR: &str = "sdk";
 
 pub fn run(args: &NewArgs) -> anyhow::Result<i32> {
     let name = args.name.as_str();
@@ -35,7 +44,7 @@ pub fn run(args: &NewArgs) -> anyhow::Result<i32> {
         bail!("{} already exists and is not empty", root.display());
     }
     let files = match args.lang {
-        Lang::Rust => rust_files(name, args.kind)?,
+        Lang::Rust => rust_files(name, args.kind),
         Lang::Python => python_files(name, args.kind),
     };
     for (rel, text) in &files {
@@ -45,9 +54,6 @@ pub fn run(args: &NewArgs) -> anyhow::Result<i32> {
                 .with_context(|| format!("cannot create {}", parent.display()))?;
         }
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    if args.lang == Lang::Rust {
-        seed_lockfile(&root);
     }
     println!(
         "created {} plugin '{name}' ({}) in {}",
@@ -59,35 +65,21 @@ pub fn run(args: &NewArgs) -> anyhow::Result<i32> {
         root.display()
     );
     for (rel, _) in &files {
-        println!("  {rel}");
+        // The SDK copy is one line, not one per source file.
+        if !std::path::Path::new(rel).starts_with(SDK_DIR) {
+            println!("  {rel}");
+        }
+    }
+    if args.lang == Lang::Rust {
+        println!(
+            "  {SDK_DIR}/  (promptsculptor-sdk for WIT promptsculptor:plugin@{WIT_VERSION}, from this binary)"
+        );
     }
     println!(
         "next:\n  cd {}\n  promptsculptor plugin build --plugins-dir <the server's plugins folder>",
         root.display()
     );
     Ok(0)
-}
-
-/// The SDK crate: `PROMPTSCULPTOR_SDK_PATH`, else where it was when this
-/// binary was built.
-pub fn sdk_path() -> anyhow::Result<PathBuf> {
-    let path = match std::env::var_os("PROMPTSCULPTOR_SDK_PATH") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/sdk"),
-    };
-    let path = std::fs::canonicalize(&path).with_context(|| {
-        format!(
-            "the PromptSculptor SDK is not at {}; set PROMPTSCULPTOR_SDK_PATH to the plugins/sdk folder of a PromptSculptor checkout",
-            path.display()
-        )
-    })?;
-    if !path.join("Cargo.toml").is_file() {
-        bail!(
-            "{} has no Cargo.toml; set PROMPTSCULPTOR_SDK_PATH to the plugins/sdk folder of a PromptSculptor checkout",
-            path.display()
-        );
-    }
-    Ok(path)
 }
 
 fn fill(template: &str, name: &str, kind: Kind, sdk: &str) -> String {
@@ -112,20 +104,23 @@ fn fill(template: &str, name: &str, kind: Kind, sdk: &str) -> String {
         .replace("@KIND@", kind.as_str())
         .replace("@WORLD@", kind.world())
         .replace("@SDK_PATH@", sdk)
+        .replace("@WIT_VERSION@", WIT_VERSION)
+        .replace("@HOST_VERSION@", env!("CARGO_PKG_VERSION"))
         .replace("@TRY@", &try_it)
 }
 
-fn rust_files(name: &str, kind: Kind) -> anyhow::Result<Vec<(String, String)>> {
-    let sdk = sdk_path()?;
-    // TOML basic strings need escaped backslashes (Windows paths).
-    let sdk = sdk.display().to_string().replace('\\', "\\\\");
+/// A Rust project: the crate, and the SDK it depends on by a relative
+/// path, so the project builds wherever it is copied and needs nothing from
+/// a PromptSculptor checkout.
+fn rust_files(name: &str, kind: Kind) -> Vec<(String, String)> {
+    let sdk = format!("{SDK_DIR}/plugins/sdk");
     let lib = match kind {
         Kind::Analyze => include_str!("templates/rust_analyze.rs"),
         Kind::Remix => include_str!("templates/rust_remix.rs"),
         Kind::Create => include_str!("templates/rust_create.rs"),
         Kind::Grade => include_str!("templates/rust_grade.rs"),
     };
-    Ok(vec![
+    let mut files = vec![
         (
             "Cargo.toml".into(),
             fill(include_str!("templates/rust_Cargo.toml"), name, kind, &sdk),
@@ -143,7 +138,18 @@ fn rust_files(name: &str, kind: Kind) -> anyhow::Result<Vec<(String, String)>> {
             "rustfmt.toml".into(),
             include_str!("templates/rustfmt.toml").into(),
         ),
-    ])
+        // The versions the SDK was tested with, and no registry look-up
+        // before the first build.
+        ("Cargo.lock".into(), embedded::SDK_LOCKFILE.into()),
+        (
+            format!("{SDK_DIR}/README.md"),
+            fill(include_str!("templates/sdk_README.md"), name, kind, &sdk),
+        ),
+    ];
+    for (rel, text) in embedded::SDK_FILES {
+        files.push((format!("{SDK_DIR}/{rel}"), (*text).to_string()));
+    }
+    files
 }
 
 fn python_files(name: &str, kind: Kind) -> Vec<(String, String)> {
@@ -169,23 +175,4 @@ fn python_files(name: &str, kind: Kind) -> Vec<(String, String)> {
             include_str!("templates/gitignore").into(),
         ),
     ]
-}
-
-/// Start the project from the SDK workspace's lockfile when there is one:
-/// the same dependency versions as the SDK was tested with, no registry
-/// lookup on the first build, and compiled dependencies reused when
-/// `CARGO_TARGET_DIR` points at that workspace's target folder. Cargo drops
-/// the entries the project does not need.
-fn seed_lockfile(root: &Path) {
-    let Ok(sdk) = sdk_path() else { return };
-    let Some(lock) = sdk
-        .parent()
-        .and_then(Path::parent)
-        .map(|r| r.join("Cargo.lock"))
-    else {
-        return;
-    };
-    if lock.is_file() {
-        let _ = std::fs::copy(&lock, root.join("Cargo.lock"));
-    }
 }
