@@ -74,7 +74,8 @@ fn sdk() -> Result<(), String> {
             ));
         }
         let copy = out_dir.join(format!("{}.Cargo.toml", tree.replace('/', "_")));
-        fs::write(&copy, standalone).map_err(|e| format!("cannot write {}: {e}", copy.display()))?;
+        fs::write(&copy, standalone)
+            .map_err(|e| format!("cannot write {}: {e}", copy.display()))?;
         files.push((format!("{tree}/Cargo.toml"), copy));
         let mut sources = Vec::new();
         walk(&dir.join("src"), &mut sources)?;
@@ -90,7 +91,8 @@ fn sdk() -> Result<(), String> {
     }
     let wit = repo.join("wit/plugin.wit");
     println!("cargo:rerun-if-changed={}", wit.display());
-    let wit_text = fs::read_to_string(&wit).map_err(|e| format!("cannot read wit/plugin.wit: {e}"))?;
+    let wit_text =
+        fs::read_to_string(&wit).map_err(|e| format!("cannot read wit/plugin.wit: {e}"))?;
     let version = wit_text
         .lines()
         .find_map(|l| l.trim().strip_prefix("package promptsculptor:plugin@"))

@@ -63,7 +63,10 @@ impl Desk {
             .env("RUSTUP_HOME", rustup_home)
             // Compiled dependencies shared between the tests' projects (and
             // runs): a build cache, not a path into the repository's sources.
-            .env("CARGO_TARGET_DIR", common::repo_root().join("target/plugin-kit"))
+            .env(
+                "CARGO_TARGET_DIR",
+                common::repo_root().join("target/plugin-kit"),
+            )
             .env_remove("PROMPTSCULPTOR_SDK_PATH")
             .env_remove("PROMPTSCULPTOR_PLUGINS_DIR")
             .env_remove("PROMPTSCULPTOR_CACHE_DIR")
@@ -72,7 +75,6 @@ impl Desk {
         cmd
     }
 }
-
 
 fn run(mut cmd: Command) -> Output {
     let out = cmd.output().expect("run promptsculptor");

@@ -1,6 +1,5 @@
 //! `plugin new`: write a ready-to-build plugin project.
 
-
 use anyhow::{Context, bail};
 
 use super::{Kind, Lang, NewArgs};
