@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use axum::{
     Extension, Json,
     extract::State,
+    http::{HeaderMap, header},
     response::{IntoResponse, Response},
 };
 
@@ -18,7 +19,7 @@ use super::{
     json::ApiJson,
     middleware::RequestId,
 };
-use crate::llm::LlmError;
+use crate::llm::{ChatOptions, LlmError};
 use crate::runtime::{
     CallContext, Called, Remixed, RuntimeError, analyzer, creator, remixer, tokens,
 };
@@ -154,12 +155,26 @@ pub(super) enum OperationErrors {
     Timeout(ErrorBody),
 }
 
+/// The request header that steers the LLM response cache, for the OpenAPI document.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // only its schema is used
+pub(super) struct CacheControl {
+    /// LLM response cache (`PROMPTSCULPTOR_LLM_CACHE=on`): `no-cache` asks
+    /// the provider instead of a stored answer (and stores the fresh one),
+    /// like `"cache": false`; `no-store` keeps this request's answers out of
+    /// the cache. Other directives are ignored.
+    #[param(rename = "Cache-Control")]
+    cache_control: Option<String>,
+}
+
 /// Time a request spent waiting on the LLM provider.
 #[derive(Debug, Clone, Copy)]
 pub struct LlmWait(pub Duration);
 
 /// `POST /api/v1/analyze`: analyze a prompt: scores, issues with spans, token counts, suggestions.
 #[utoipa::path(post, path = "/api/v1/analyze", tag = "operations", request_body = AnalyzeBody,
+    params(CacheControl),
     responses(
         (status = 200, description = "Analyze a prompt: scores, issues with spans, token counts, suggestions.", body = AnalyzeResponse),
         OperationErrors,
@@ -167,16 +182,19 @@ pub struct LlmWait(pub Duration);
 pub async fn analyze(
     State(state): State<AppState>,
     Extension(RequestId(id)): Extension<RequestId>,
+    headers: HeaderMap,
     body: Result<ApiJson<AnalyzeBody>, ApiError>,
 ) -> Response {
     operation(&state, &id, "analyze", body, async |b, rec| {
-        run_analyze(&state, &id, b, rec).await
+        let ctx = call_context(&id, b.cache, &headers);
+        run_analyze(&state, &ctx, b, rec).await
     })
     .await
 }
 
 /// `POST /api/v1/remix`: remix a prompt into a named style.
 #[utoipa::path(post, path = "/api/v1/remix", tag = "operations", request_body = RemixBody,
+    params(CacheControl),
     responses(
         (status = 200, description = "Remix a prompt into a named style.", body = RemixResponse),
         OperationErrors,
@@ -184,16 +202,19 @@ pub async fn analyze(
 pub async fn remix(
     State(state): State<AppState>,
     Extension(RequestId(id)): Extension<RequestId>,
+    headers: HeaderMap,
     body: Result<ApiJson<RemixBody>, ApiError>,
 ) -> Response {
     operation(&state, &id, "remix", body, async |b, rec| {
-        run_remix(&state, &id, b, rec).await
+        let ctx = call_context(&id, b.cache, &headers);
+        run_remix(&state, &ctx, b, rec).await
     })
     .await
 }
 
 /// `POST /api/v1/create`: create a prompt from a goal.
 #[utoipa::path(post, path = "/api/v1/create", tag = "operations", request_body = CreateBody,
+    params(CacheControl),
     responses(
         (status = 200, description = "Create a prompt from a goal.", body = CreateResponse),
         OperationErrors,
@@ -201,12 +222,41 @@ pub async fn remix(
 pub async fn create(
     State(state): State<AppState>,
     Extension(RequestId(id)): Extension<RequestId>,
+    headers: HeaderMap,
     body: Result<ApiJson<CreateBody>, ApiError>,
 ) -> Response {
     operation(&state, &id, "create", body, async |b, rec| {
-        run_create(&state, &id, b, rec).await
+        let ctx = call_context(&id, b.cache, &headers);
+        run_create(&state, &ctx, b, rec).await
     })
     .await
+}
+
+/// The request's choices about its LLM calls: the body's `cache` and the
+/// `Cache-Control` header. `"cache": false` or `no-cache` skip the lookup
+/// (the fresh answer is still stored, refreshing the entry); `no-store`
+/// keeps the answer out of the cache.
+fn call_context(id: &str, body_cache: Option<bool>, headers: &HeaderMap) -> CallContext {
+    let mut llm = ChatOptions::default();
+    if body_cache == Some(false) {
+        llm.cache = false;
+    }
+    let directives = headers
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|d| d.trim().to_ascii_lowercase());
+    for directive in directives {
+        match directive.as_str() {
+            "no-cache" => llm.cache = false,
+            "no-store" => llm.cache_store = false,
+            _ => {}
+        }
+    }
+    let mut ctx = CallContext::new(id);
+    ctx.llm = llm;
+    ctx
 }
 
 /// `use_llm` defaults to whether a provider is configured; asking for the
@@ -228,7 +278,7 @@ fn strategy<T>(c: &Called<T>) -> StrategyDto {
 
 async fn run_analyze(
     state: &AppState,
-    id: &str,
+    ctx: &CallContext,
     body: AnalyzeBody,
     rec: &mut RequestRecord,
 ) -> Result<Json<AnalyzeResponse>, ApiError> {
@@ -248,7 +298,7 @@ async fn run_analyze(
     }
     let called = state
         .runtime
-        .analyze(strategy_name.as_deref(), request, &CallContext::new(id))
+        .analyze(strategy_name.as_deref(), request, ctx)
         .await?;
     note_called(rec, &called);
     let strategy = strategy(&called);
@@ -295,7 +345,7 @@ async fn run_analyze(
 
 async fn run_remix(
     state: &AppState,
-    id: &str,
+    ctx: &CallContext,
     body: RemixBody,
     rec: &mut RequestRecord,
 ) -> Result<Json<RemixResponse>, ApiError> {
@@ -330,7 +380,7 @@ async fn run_remix(
     // The runtime resolves the style and the plugin that owns it.
     let called = state
         .runtime
-        .remix(strategy_name.as_deref(), request, &CallContext::new(id))
+        .remix(strategy_name.as_deref(), request, ctx)
         .await
         .map_err(|e| remix_error(e, state.db.user_styles_loaded()))?;
     note_called(rec, &called);
@@ -367,7 +417,7 @@ fn remix_error(e: RuntimeError, user_styles_loaded: bool) -> ApiError {
 
 async fn run_create(
     state: &AppState,
-    id: &str,
+    ctx: &CallContext,
     body: CreateBody,
     rec: &mut RequestRecord,
 ) -> Result<Json<CreateResponse>, ApiError> {
@@ -415,7 +465,7 @@ async fn run_create(
     }
     let called = state
         .runtime
-        .create(strategy_name.as_deref(), request, &CallContext::new(id))
+        .create(strategy_name.as_deref(), request, ctx)
         .await?;
     note_called(rec, &called);
     let strategy = strategy(&called);

@@ -1,10 +1,11 @@
 //! The one path of every LLM call the server makes — a plugin's `llm.chat`
-//! import and evaluate's own calls alike — so metrics (and the response
-//! cache, issue 16) apply the same way to all of them.
+//! import and evaluate's own calls alike — so metrics and the response
+//! cache (cache.rs) apply the same way to all of them.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::cache::LlmCache;
 use super::{ChatRequest, ChatResponse, LlmError, SharedProvider};
 use crate::metrics;
 
@@ -14,11 +15,17 @@ pub struct ChatOptions {
     /// Whether a cached answer may serve this call (`"cache": false` or
     /// `Cache-Control: no-cache` turn it off).
     pub cache: bool,
+    /// Whether this call's answer may be stored in the cache
+    /// (`Cache-Control: no-store` turns it off).
+    pub cache_store: bool,
 }
 
 impl Default for ChatOptions {
     fn default() -> ChatOptions {
-        ChatOptions { cache: true }
+        ChatOptions {
+            cache: true,
+            cache_store: true,
+        }
     }
 }
 
@@ -31,18 +38,31 @@ pub struct Answered {
     pub elapsed: Duration,
     /// The model that answered, or the one asked for when the call failed.
     pub model: String,
+    /// Answered without a provider call of its own: from the cache, or
+    /// shared from an identical call in flight. Its token counts are 0.
+    pub cached: bool,
 }
 
 /// Handle to the configured provider, if any; cheap to clone.
 #[derive(Clone, Default)]
 pub struct Gateway {
     provider: Option<SharedProvider>,
+    cache: Option<LlmCache>,
 }
 
 impl Gateway {
     /// A gateway to `provider` (`None`: every call is `NotConfigured`).
     pub fn new(provider: Option<SharedProvider>) -> Gateway {
-        Gateway { provider }
+        Gateway {
+            provider,
+            cache: None,
+        }
+    }
+
+    /// This gateway answering identical calls from `cache`.
+    pub fn with_cache(mut self, cache: LlmCache) -> Gateway {
+        self.cache = Some(cache);
+        self
     }
 
     /// Whether a provider is configured.
@@ -55,29 +75,44 @@ impl Gateway {
         self.provider.as_deref().map(|p| p.model())
     }
 
-    /// Run one chat completion and record it in the LLM metrics.
-    pub async fn chat(&self, request: ChatRequest, _options: &ChatOptions) -> Answered {
+    /// Run one chat completion: from the cache when it is on and the
+    /// options allow, else from the provider, recorded in the LLM metrics.
+    pub async fn chat(&self, request: ChatRequest, options: &ChatOptions) -> Answered {
         let Some(provider) = self.provider.as_ref() else {
             return Answered {
                 result: Err(LlmError::NotConfigured),
                 elapsed: Duration::ZERO,
                 model: request.model.unwrap_or_default(),
+                cached: false,
             };
         };
-        let asked = request.asked_model(provider.model()).to_string();
-        let started = Instant::now();
-        let result = provider.chat(request).await;
-        let elapsed = started.elapsed();
-        let model = match &result {
-            Ok(r) => r.model.clone(),
-            Err(_) => asked,
-        };
-        record(provider.name(), &model, &result, elapsed);
-        Answered {
-            result,
-            elapsed,
-            model,
+        match &self.cache {
+            Some(cache) => {
+                cache
+                    .chat(provider, request, options, async |r| ask(provider, r).await)
+                    .await
+            }
+            None => ask(provider, request).await,
         }
+    }
+}
+
+/// One provider call, recorded in the LLM metrics.
+async fn ask(provider: &SharedProvider, request: ChatRequest) -> Answered {
+    let asked = request.asked_model(provider.model()).to_string();
+    let started = Instant::now();
+    let result = provider.chat(request).await;
+    let elapsed = started.elapsed();
+    let model = match &result {
+        Ok(r) => r.model.clone(),
+        Err(_) => asked,
+    };
+    record(provider.name(), &model, &result, elapsed);
+    Answered {
+        result,
+        elapsed,
+        model,
+        cached: false,
     }
 }
 
