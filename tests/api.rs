@@ -187,7 +187,7 @@ async fn analyze_deterministic_finds_issues_with_valid_spans() {
     assert_eq!(r.json["strategy"]["name"], "analyze");
     assert_eq!(
         r.json["usage"],
-        json!({ "llm_calls": 0, "input_tokens": 0, "output_tokens": 0, "model": null })
+        json!({ "llm_calls": 0, "cached_llm_calls": 0, "input_tokens": 0, "output_tokens": 0, "model": null })
     );
 
     // The target model picks the tokenizer; variables are reported.

@@ -75,7 +75,7 @@ fn assert_usage(r: &common::Resp, wire: Wire, calls: u64) {
     let (input, output) = wire.usage();
     assert_eq!(
         r.json["usage"],
-        json!({ "llm_calls": calls, "input_tokens": input * calls,
+        json!({ "llm_calls": calls, "cached_llm_calls": 0, "input_tokens": input * calls,
                 "output_tokens": output * calls, "model": wire.answering_model() }),
         "{}",
         r.text

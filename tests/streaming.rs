@@ -301,3 +301,40 @@ async fn a_client_that_leaves_mid_stream_ends_the_call_and_is_logged() {
     fake.release();
     assert_eq!(s.get("/healthz").await.status, 200);
 }
+
+#[tokio::test]
+async fn a_cached_answer_streams_as_one_piece() {
+    let fake = FakeProvider::start(|_, _| Reply::Text(created())).await;
+    let s = Server::start(
+        fake.options(Wire::OpenAi)
+            .env("PROMPTSCULPTOR_LLM_CACHE", "on"),
+    )
+    .await;
+    let mut first = Events::open(&s, "/api/v1/create", &create_body(true))
+        .await
+        .unwrap_or_else(|r| panic!("{}", r.status()));
+    let first = first.rest().await;
+    assert!(
+        first.iter().filter(|(n, _)| n == "delta").count() > 1,
+        "{first:?}"
+    );
+    let mut second = Events::open(&s, "/api/v1/create", &create_body(true))
+        .await
+        .unwrap_or_else(|r| panic!("{}", r.status()));
+    let second = second.rest().await;
+    let deltas: Vec<&Value> = second
+        .iter()
+        .filter(|(n, _)| n == "delta")
+        .map(|(_, d)| d)
+        .collect();
+    assert_eq!(deltas.len(), 1, "{second:?}");
+    assert_eq!(deltas[0]["text"], created());
+    let (last, result) = second.last().unwrap();
+    assert_eq!(last, "result");
+    assert_eq!(result["usage"]["cached_llm_calls"], 1, "{result}");
+    assert_eq!(
+        fake.received().len(),
+        1,
+        "the second answer came from the cache"
+    );
+}

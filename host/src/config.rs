@@ -192,6 +192,18 @@ pub struct Config {
     /// Evaluate: stored runs kept (oldest dropped first).
     #[arg(long, env = "PROMPTSCULPTOR_EVAL_MAX_RUNS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     pub eval_max_runs: u64,
+    /// LLM response cache: `on` answers an LLM call identical to an earlier
+    /// successful one (provider, base URL, model, system, messages,
+    /// temperature, max tokens, schema) from the database instead of the
+    /// provider.
+    #[arg(long, env = "PROMPTSCULPTOR_LLM_CACHE", default_value = "off", value_parser = clap::builder::BoolishValueParser::new())]
+    pub llm_cache: bool,
+    /// LLM response cache: seconds a stored answer is served.
+    #[arg(long, env = "PROMPTSCULPTOR_LLM_CACHE_TTL_SECS", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(1..))]
+    pub llm_cache_ttl_secs: u64,
+    /// LLM response cache: entries kept; the oldest stored are dropped first.
+    #[arg(long, env = "PROMPTSCULPTOR_LLM_CACHE_MAX_ENTRIES", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub llm_cache_max_entries: u64,
     /// Deadline of one LLM call, retries included, in seconds.
     #[arg(long, env = "PROMPTSCULPTOR_LLM_TIMEOUT_SECS", default_value_t = 60)]
     pub llm_timeout_secs: u64,

@@ -42,6 +42,13 @@ pub const LLM_CALLS: &str = "promptsculptor_llm_calls_total";
 pub const LLM_TOKENS: &str = "promptsculptor_llm_tokens_total";
 /// LLM call latency by provider and model (histogram, seconds).
 pub const LLM_CALL_DURATION: &str = "promptsculptor_llm_call_duration_seconds";
+/// LLM calls answered by the response cache, or shared from an identical
+/// call in flight, without a provider call of their own (counter).
+pub const LLM_CACHE_HITS: &str = "promptsculptor_llm_cache_hits_total";
+/// LLM calls the response cache could not answer, so the provider was asked (counter).
+pub const LLM_CACHE_MISSES: &str = "promptsculptor_llm_cache_misses_total";
+/// Entries in the LLM response cache (gauge; on a shared database, the whole fleet's).
+pub const LLM_CACHE_ENTRIES: &str = "promptsculptor_llm_cache_entries";
 /// Plugin load attempts by outcome (counter).
 pub const PLUGIN_RELOADS: &str = "promptsculptor_plugin_reloads_total";
 /// Evaluate items (prompt × case × repeat) by outcome: pass, fail, error (counter).
@@ -95,6 +102,18 @@ fn describe() {
     describe_histogram!(LLM_CALL_DURATION, "LLM call latency by provider and model.");
     describe_counter!(PLUGIN_RELOADS, "Plugin load attempts by outcome.");
     describe_counter!(
+        LLM_CACHE_HITS,
+        "LLM calls answered by the response cache (or shared from an identical call in flight) without a provider call."
+    );
+    describe_counter!(
+        LLM_CACHE_MISSES,
+        "LLM calls the response cache could not answer, so the provider was asked."
+    );
+    describe_gauge!(
+        LLM_CACHE_ENTRIES,
+        "Entries in the LLM response cache (on a shared database, the fleet's)."
+    );
+    describe_counter!(
         EVAL_CASES,
         "Evaluate items (prompt x case x repeat) by outcome."
     );
@@ -133,6 +152,14 @@ pub fn install() -> &'static PrometheusHandle {
         }
         handle
     })
+}
+
+/// Register the LLM cache series at zero, so `/metrics` shows them from
+/// the start when the cache is on (a counter appears only once touched).
+pub fn llm_cache_registered() {
+    counter!(LLM_CACHE_HITS).increment(0);
+    counter!(LLM_CACHE_MISSES).increment(0);
+    metrics::gauge!(LLM_CACHE_ENTRIES).increment(0.0);
 }
 
 /// Everything in the Prometheus text format.

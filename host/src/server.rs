@@ -9,7 +9,8 @@ use crate::api::{self, AppState, RateLimiter};
 use crate::config::{Config, ProviderKind};
 use crate::eval::{EvalSettings, Evaluator};
 use crate::llm::{
-    AnthropicProvider, GeminiProvider, HttpSettings, LlmError, OpenAiProvider, SharedProvider,
+    AnthropicProvider, CacheSettings, GeminiProvider, HttpSettings, LlmCache, LlmError,
+    OpenAiProvider, SharedProvider,
 };
 use crate::runtime::{
     CacheLimits, Capabilities, EngineLimits, HostLimits, LoadLimits, Runtime, RuntimeError,
@@ -149,7 +150,21 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
         },
         share_compiled: config.share_compiled,
     };
-    let gateway = crate::llm::Gateway::new(provider);
+    let mut gateway = crate::llm::Gateway::new(provider);
+    if config.llm_cache && llm_configured {
+        gateway = gateway.with_cache(LlmCache::start(
+            db.clone(),
+            CacheSettings {
+                ttl: Duration::from_secs(config.llm_cache_ttl_secs.max(1)),
+                max_entries: config.llm_cache_max_entries.max(1),
+            },
+        ));
+        tracing::info!(
+            ttl_secs = config.llm_cache_ttl_secs,
+            max_entries = config.llm_cache_max_entries,
+            "LLM response cache on"
+        );
+    }
     let runtime = Runtime::new(
         settings,
         Capabilities {

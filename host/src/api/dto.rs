@@ -27,6 +27,11 @@ pub struct AnalyzeBody {
     /// Answer as server-sent events (`start`, `llm`, `delta`, then `result` or `error`); also
     /// chosen by `Accept: text/event-stream`.
     pub stream: Option<bool>,
+    /// Whether the LLM response cache may answer this request's LLM calls
+    /// (default true; only when the server runs with
+    /// `PROMPTSCULPTOR_LLM_CACHE=on`). `false` asks the provider and stores
+    /// the fresh answer, like `Cache-Control: no-cache`.
+    pub cache: Option<bool>,
 }
 
 /// `POST /api/v1/remix` body.
@@ -50,6 +55,11 @@ pub struct RemixBody {
     pub stream: Option<bool>,
     /// Plugin name.
     pub strategy: Option<String>,
+    /// Whether the LLM response cache may answer this request's LLM calls
+    /// (default true; only when the server runs with
+    /// `PROMPTSCULPTOR_LLM_CACHE=on`). `false` asks the provider and stores
+    /// the fresh answer, like `Cache-Control: no-cache`.
+    pub cache: Option<bool>,
 }
 
 /// One input/output example of a create request.
@@ -92,6 +102,11 @@ pub struct CreateBody {
     /// Answer as server-sent events (`start`, `llm`, `delta`, then `result` or `error`); also
     /// chosen by `Accept: text/event-stream`.
     pub stream: Option<bool>,
+    /// Whether the LLM response cache may answer this request's LLM calls
+    /// (default true; only when the server runs with
+    /// `PROMPTSCULPTOR_LLM_CACHE=on`). `false` asks the provider and stores
+    /// the fresh answer, like `Cache-Control: no-cache`.
+    pub cache: Option<bool>,
 }
 
 /// `POST /api/v1/styles` body (and `PUT`, without `name`).
@@ -148,8 +163,11 @@ pub struct StrategyDto {
 /// LLM usage in responses.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UsageDto {
-    /// Chat completions made.
+    /// Chat completions made, cached ones included.
     pub llm_calls: u32,
+    /// Of those, answered by the LLM response cache without a provider
+    /// call (they add no tokens).
+    pub cached_llm_calls: u32,
     /// Prompt tokens.
     pub input_tokens: u64,
     /// Completion tokens.
@@ -162,6 +180,7 @@ impl From<Usage> for UsageDto {
     fn from(u: Usage) -> UsageDto {
         UsageDto {
             llm_calls: u.llm_calls,
+            cached_llm_calls: u.cached_llm_calls,
             input_tokens: u.input_tokens,
             output_tokens: u.output_tokens,
             model: u.model,

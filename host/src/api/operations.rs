@@ -8,7 +8,7 @@ use std::pin::Pin;
 use axum::{
     Extension, Json,
     extract::State,
-    http::{HeaderMap, StatusCode},
+    http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
@@ -24,8 +24,8 @@ use super::{
     middleware::RequestId,
     stream,
 };
-use crate::llm::LlmError;
 use crate::llm::stream::StreamSink;
+use crate::llm::{ChatOptions, LlmError};
 use crate::runtime::{
     CallContext, Called, Remixed, RuntimeError, analyzer, creator, remixer, tokens,
 };
@@ -134,7 +134,7 @@ async fn streamable<B, T: Serialize + Send + 'static>(
     state: AppState,
     id: String,
     name: &'static str,
-    wants: bool,
+    (wants, mut ctx): (bool, CallContext),
     body: Result<ApiJson<B>, ApiError>,
     work: impl FnOnce(AppState, B, CallContext, RequestRecord) -> Work<T>,
 ) -> Response {
@@ -144,7 +144,6 @@ async fn streamable<B, T: Serialize + Send + 'static>(
         Ok(ApiJson(b)) => b,
         Err(e) => return finish(&state, rec, started, Err::<Json<T>, _>(e)),
     };
-    let mut ctx = CallContext::new(&id);
     if !wants {
         let (outcome, rec) = work(state.clone(), body, ctx, rec).await;
         return finish(&state, rec, started, outcome);
@@ -226,12 +225,26 @@ pub(super) enum OperationErrors {
     Timeout(ErrorBody),
 }
 
+/// The request header that steers the LLM response cache, for the OpenAPI document.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // only its schema is used
+pub(super) struct CacheControl {
+    /// LLM response cache (`PROMPTSCULPTOR_LLM_CACHE=on`): `no-cache` asks
+    /// the provider instead of a stored answer (and stores the fresh one),
+    /// like `"cache": false`; `no-store` keeps this request's answers out of
+    /// the cache. Other directives are ignored.
+    #[param(rename = "Cache-Control")]
+    cache_control: Option<String>,
+}
+
 /// Time a request spent waiting on the LLM provider.
 #[derive(Debug, Clone, Copy)]
 pub struct LlmWait(pub Duration);
 
 /// `POST /api/v1/analyze`: analyze a prompt: scores, issues with spans, token counts, suggestions.
 #[utoipa::path(post, path = "/api/v1/analyze", tag = "operations", request_body = AnalyzeBody,
+    params(CacheControl),
     responses(
         (status = 200, description = "Analyze a prompt: scores, issues with spans, token counts, suggestions. With `\"stream\": true` or `Accept: text/event-stream`: `text/event-stream` with events `start` {request_id, strategy}, per LLM call `llm` {call} then `delta` {call, text} as tokens arrive, and last `result` (this body) or `error` (the error shape plus `status`); a comment line every 15 s keeps it open.", content((AnalyzeResponse = "application/json"), (String = "text/event-stream"))),
         OperationErrors,
@@ -243,11 +256,12 @@ pub async fn analyze(
     body: Result<ApiJson<AnalyzeBody>, ApiError>,
 ) -> Response {
     let wants = stream::wanted(body.as_ref().ok().and_then(|b| b.0.stream), &headers);
+    let ctx = call_context(&id, body.as_ref().ok().and_then(|b| b.0.cache), &headers);
     streamable(
         state,
         id,
         "analyze",
-        wants,
+        (wants, ctx),
         body,
         |state, b, ctx, mut rec| {
             Box::pin(async move {
@@ -261,6 +275,7 @@ pub async fn analyze(
 
 /// `POST /api/v1/remix`: remix a prompt into a named style.
 #[utoipa::path(post, path = "/api/v1/remix", tag = "operations", request_body = RemixBody,
+    params(CacheControl),
     responses(
         (status = 200, description = "Remix a prompt into a named style. With `\"stream\": true` or `Accept: text/event-stream`: `text/event-stream` with events `start` {request_id, strategy}, per LLM call `llm` {call} then `delta` {call, text} as tokens arrive, and last `result` (this body) or `error` (the error shape plus `status`); a comment line every 15 s keeps it open.", content((RemixResponse = "application/json"), (String = "text/event-stream"))),
         OperationErrors,
@@ -272,17 +287,26 @@ pub async fn remix(
     body: Result<ApiJson<RemixBody>, ApiError>,
 ) -> Response {
     let wants = stream::wanted(body.as_ref().ok().and_then(|b| b.0.stream), &headers);
-    streamable(state, id, "remix", wants, body, |state, b, ctx, mut rec| {
-        Box::pin(async move {
-            let out = run_remix(&state, &ctx, b, &mut rec).await;
-            (out, rec)
-        })
-    })
+    let ctx = call_context(&id, body.as_ref().ok().and_then(|b| b.0.cache), &headers);
+    streamable(
+        state,
+        id,
+        "remix",
+        (wants, ctx),
+        body,
+        |state, b, ctx, mut rec| {
+            Box::pin(async move {
+                let out = run_remix(&state, &ctx, b, &mut rec).await;
+                (out, rec)
+            })
+        },
+    )
     .await
 }
 
 /// `POST /api/v1/create`: create a prompt from a goal.
 #[utoipa::path(post, path = "/api/v1/create", tag = "operations", request_body = CreateBody,
+    params(CacheControl),
     responses(
         (status = 200, description = "Create a prompt from a goal. With `\"stream\": true` or `Accept: text/event-stream`: `text/event-stream` with events `start` {request_id, strategy}, per LLM call `llm` {call} then `delta` {call, text} as tokens arrive, and last `result` (this body) or `error` (the error shape plus `status`); a comment line every 15 s keeps it open.", content((CreateResponse = "application/json"), (String = "text/event-stream"))),
         OperationErrors,
@@ -294,11 +318,12 @@ pub async fn create(
     body: Result<ApiJson<CreateBody>, ApiError>,
 ) -> Response {
     let wants = stream::wanted(body.as_ref().ok().and_then(|b| b.0.stream), &headers);
+    let ctx = call_context(&id, body.as_ref().ok().and_then(|b| b.0.cache), &headers);
     streamable(
         state,
         id,
         "create",
-        wants,
+        (wants, ctx),
         body,
         |state, b, ctx, mut rec| {
             Box::pin(async move {
@@ -308,6 +333,33 @@ pub async fn create(
         },
     )
     .await
+}
+
+/// The request's choices about its LLM calls: the body's `cache` and the
+/// `Cache-Control` header. `"cache": false` or `no-cache` skip the lookup
+/// (the fresh answer is still stored, refreshing the entry); `no-store`
+/// keeps the answer out of the cache.
+fn call_context(id: &str, body_cache: Option<bool>, headers: &HeaderMap) -> CallContext {
+    let mut llm = ChatOptions::default();
+    if body_cache == Some(false) {
+        llm.cache = false;
+    }
+    let directives = headers
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|d| d.trim().to_ascii_lowercase());
+    for directive in directives {
+        match directive.as_str() {
+            "no-cache" => llm.cache = false,
+            "no-store" => llm.cache_store = false,
+            _ => {}
+        }
+    }
+    let mut ctx = CallContext::new(id);
+    ctx.llm = llm;
+    ctx
 }
 
 /// `use_llm` defaults to whether a provider is configured; asking for the

@@ -1,11 +1,12 @@
 //! The one path of every LLM call the server makes — a plugin's `llm.chat`
-//! import and evaluate's own calls alike — so metrics (and the response
-//! cache, issue 16) apply the same way to all of them.
+//! import and evaluate's own calls alike — so metrics and the response
+//! cache (cache.rs) apply the same way to all of them.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::stream::StreamSink;
+use super::cache::LlmCache;
+use super::stream::{Deltas, StreamSink};
 use super::{ChatRequest, ChatResponse, LlmError, SharedProvider};
 use crate::metrics;
 
@@ -17,6 +18,9 @@ pub struct ChatOptions {
     pub cache: bool,
     /// Where a streamed request's LLM calls and tokens go (`"stream": true`).
     pub stream: Option<StreamSink>,
+    /// Whether this call's answer may be stored in the cache
+    /// (`Cache-Control: no-store` turns it off).
+    pub cache_store: bool,
 }
 
 impl Default for ChatOptions {
@@ -24,6 +28,7 @@ impl Default for ChatOptions {
         ChatOptions {
             cache: true,
             stream: None,
+            cache_store: true,
         }
     }
 }
@@ -37,18 +42,31 @@ pub struct Answered {
     pub elapsed: Duration,
     /// The model that answered, or the one asked for when the call failed.
     pub model: String,
+    /// Answered without a provider call of its own: from the cache, or
+    /// shared from an identical call in flight. Its token counts are 0.
+    pub cached: bool,
 }
 
 /// Handle to the configured provider, if any; cheap to clone.
 #[derive(Clone, Default)]
 pub struct Gateway {
     provider: Option<SharedProvider>,
+    cache: Option<LlmCache>,
 }
 
 impl Gateway {
     /// A gateway to `provider` (`None`: every call is `NotConfigured`).
     pub fn new(provider: Option<SharedProvider>) -> Gateway {
-        Gateway { provider }
+        Gateway {
+            provider,
+            cache: None,
+        }
+    }
+
+    /// This gateway answering identical calls from `cache`.
+    pub fn with_cache(mut self, cache: LlmCache) -> Gateway {
+        self.cache = Some(cache);
+        self
     }
 
     /// Whether a provider is configured.
@@ -61,35 +79,59 @@ impl Gateway {
         self.provider.as_deref().map(|p| p.model())
     }
 
-    /// Run one chat completion and record it in the LLM metrics.
+    /// Run one chat completion: from the cache when it is on and the
+    /// options allow, else from the provider, recorded in the LLM metrics.
     pub async fn chat(&self, request: ChatRequest, options: &ChatOptions) -> Answered {
         let Some(provider) = self.provider.as_ref() else {
             return Answered {
                 result: Err(LlmError::NotConfigured),
                 elapsed: Duration::ZERO,
                 model: request.model.unwrap_or_default(),
+                cached: false,
             };
         };
-        let asked = request.asked_model(provider.model()).to_string();
-        let started = Instant::now();
-        let result = match &options.stream {
-            Some(sink) => {
-                let deltas = sink.begin_call();
-                provider.chat_stream(request, &deltas).await
+        // A streamed request announces the call and gets its tokens.
+        let deltas = options.stream.as_ref().map(StreamSink::begin_call);
+        let answered = match &self.cache {
+            Some(cache) => {
+                cache
+                    .chat(provider, request, options, async |r| {
+                        ask(provider, r, deltas.as_ref()).await
+                    })
+                    .await
             }
-            None => provider.chat(request).await,
+            None => ask(provider, request, deltas.as_ref()).await,
         };
-        let elapsed = started.elapsed();
-        let model = match &result {
-            Ok(r) => r.model.clone(),
-            Err(_) => asked,
-        };
-        record(provider.name(), &model, &result, elapsed);
-        Answered {
-            result,
-            elapsed,
-            model,
+        // A cached answer (or one shared from an identical call in flight)
+        // never passed this request's sink: its text goes as one piece.
+        if answered.cached
+            && let (Some(d), Ok(r)) = (&deltas, &answered.result)
+        {
+            d.send(&r.text);
         }
+        answered
+    }
+}
+
+/// One provider call, streamed to `deltas` when given, recorded in the LLM metrics.
+async fn ask(provider: &SharedProvider, request: ChatRequest, deltas: Option<&Deltas>) -> Answered {
+    let asked = request.asked_model(provider.model()).to_string();
+    let started = Instant::now();
+    let result = match deltas {
+        Some(d) => provider.chat_stream(request, d).await,
+        None => provider.chat(request).await,
+    };
+    let elapsed = started.elapsed();
+    let model = match &result {
+        Ok(r) => r.model.clone(),
+        Err(_) => asked,
+    };
+    record(provider.name(), &model, &result, elapsed);
+    Answered {
+        result,
+        elapsed,
+        model,
+        cached: false,
     }
 }
 

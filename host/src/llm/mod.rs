@@ -10,6 +10,7 @@
 //! its request body and reads its answer.
 
 mod anthropic;
+mod cache;
 mod gateway;
 mod gemini;
 mod http;
@@ -21,6 +22,7 @@ mod wire;
 use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
 pub use anthropic::AnthropicProvider;
+pub use cache::{CacheSettings, LlmCache};
 pub use gateway::{Answered, ChatOptions, Gateway};
 pub use gemini::GeminiProvider;
 pub use openai::OpenAiProvider;
@@ -124,6 +126,9 @@ pub trait Provider: Send + Sync {
     fn name(&self) -> &'static str;
     /// Default model of this provider as configured.
     fn model(&self) -> &str;
+    /// Base URL this provider sends to (part of the cache key, so an answer
+    /// of one endpoint is never served for another).
+    fn base_url(&self) -> &str;
     /// Run one chat completion.
     fn chat(&self, request: ChatRequest) -> BoxFuture<'_, Result<ChatResponse, LlmError>>;
     /// Run one chat completion asking the provider to stream it, forwarding

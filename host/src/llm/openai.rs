@@ -81,6 +81,10 @@ impl Provider for OpenAiProvider {
         &self.settings.model
     }
 
+    fn base_url(&self) -> &str {
+        &self.settings.base_url
+    }
+
     fn chat(&self, request: ChatRequest) -> BoxFuture<'_, Result<ChatResponse, LlmError>> {
         Box::pin(self.chat_inner(request))
     }

@@ -27,15 +27,19 @@ pub struct Capabilities {
 /// LLM usage of one plugin call.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Usage {
-    /// Chat completions made.
+    /// Chat completions made (cached ones included).
     pub llm_calls: u32,
+    /// Of those, answered by the LLM cache (or shared from an identical
+    /// call in flight) without a provider call; they bill no tokens.
+    pub cached_llm_calls: u32,
     /// Prompt tokens billed.
     pub input_tokens: u64,
     /// Completion tokens billed.
     pub output_tokens: u64,
     /// Model of the last call.
     pub model: Option<String>,
-    /// Time spent waiting on the provider.
+    /// Time spent waiting on the provider (a cache hit's lookup is host
+    /// work, not counted here).
     pub llm_wait: std::time::Duration,
 }
 
@@ -295,12 +299,17 @@ impl llm::Host for CallState {
         };
         self.usage.llm_calls += 1;
         let answered = self.caps.llm.chat(req, &self.llm_options).await;
-        self.usage.llm_wait += answered.elapsed;
+        if answered.cached {
+            self.usage.cached_llm_calls += 1;
+        } else {
+            self.usage.llm_wait += answered.elapsed;
+        }
         tracing::debug!(
             plugin = %self.plugin,
             request_id = %self.request_id,
             elapsed_ms = answered.elapsed.as_millis() as u64,
             ok = answered.result.is_ok(),
+            cached = answered.cached,
             "llm call"
         );
         let result = answered.result;

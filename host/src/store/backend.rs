@@ -3,8 +3,9 @@
 //! rules around it; a backend only reads and writes rows.
 
 use super::{
-    IfMatch, LogRow, NewPluginVersion, NewRun, NewStyle, PluginVersion, Published, PublishedPlugin,
-    Retention, RunRecord, Stale, StoreError, StyleRecord, StyleUpdate, SuiteRecord,
+    CachePut, CachedAnswer, IfMatch, LogRow, NewPluginVersion, NewRun, NewStyle, PluginVersion,
+    Published, PublishedPlugin, Retention, RunRecord, Stale, StoreError, StyleRecord, StyleUpdate,
+    SuiteRecord,
 };
 
 /// A database holding the registry, the request log and published plugins.
@@ -130,4 +131,23 @@ pub(super) trait Backend: Send + Sync {
 
     /// One run with its results, when stored.
     async fn eval_run(&self, run_id: &str) -> Result<Option<RunRecord>, StoreError>;
+
+    /// The LLM cache entry under `key` stored at or after `fresh_since_ms`.
+    async fn llm_cache_get(
+        &self,
+        key: &str,
+        fresh_since_ms: i64,
+    ) -> Result<Option<CachedAnswer>, StoreError>;
+
+    /// Store an LLM cache entry as the newest (replacing one under its key)
+    /// and drop the oldest beyond `max_entries` (≥ 1), in one transaction.
+    async fn llm_cache_put(
+        &self,
+        answer: &CachedAnswer,
+        max_entries: u64,
+    ) -> Result<CachePut, StoreError>;
+
+    /// Drop LLM cache entries stored before `stale_before_ms`; returns how
+    /// many are left.
+    async fn llm_cache_prune(&self, stale_before_ms: i64) -> Result<u64, StoreError>;
 }

@@ -24,6 +24,7 @@ mod backend;
 mod builtin;
 mod eval;
 mod import;
+mod llm_cache;
 mod postgres;
 mod published;
 mod request_log;
@@ -37,6 +38,7 @@ use tokio::sync::watch;
 
 pub use eval::{NewRun, RunRecord, SuiteRecord};
 pub use import::ImportReport;
+pub use llm_cache::{CachePut, CachedAnswer};
 pub use published::{NewPluginVersion, PluginVersion, Published, PublishedPlugin};
 pub use request_log::{LogRow, RequestLog, RequestRecord, Retention};
 pub use snapshot::StyleSnapshot;

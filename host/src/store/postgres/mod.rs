@@ -12,6 +12,7 @@
 mod connect;
 mod eval;
 mod listener;
+mod llm_cache;
 mod migrate;
 mod plugins;
 mod request_log;
@@ -24,9 +25,9 @@ use std::{future::Future, sync::Arc, time::Duration};
 use deadpool_postgres::Pool;
 
 use super::{
-    IfMatch, LogRow, NewPluginVersion, NewRun, NewStyle, PluginVersion, Published, PublishedPlugin,
-    Retention, RunRecord, Stale, StoreError, StyleRecord, StyleUpdate, SuiteRecord,
-    backend::Backend, snapshot::StyleCache,
+    CachePut, CachedAnswer, IfMatch, LogRow, NewPluginVersion, NewRun, NewStyle, PluginVersion,
+    Published, PublishedPlugin, Retention, RunRecord, Stale, StoreError, StyleRecord, StyleUpdate,
+    SuiteRecord, backend::Backend, snapshot::StyleCache,
 };
 use listener::Health;
 
@@ -407,6 +408,38 @@ impl Backend for Postgres {
         self.run(async {
             let c = self.client().await?;
             eval::run(&c, run_id).await
+        })
+        .await
+    }
+
+    async fn llm_cache_get(
+        &self,
+        key: &str,
+        fresh_since_ms: i64,
+    ) -> Result<Option<CachedAnswer>, StoreError> {
+        self.run(async {
+            let c = self.client().await?;
+            llm_cache::get(&c, key, fresh_since_ms).await
+        })
+        .await
+    }
+
+    async fn llm_cache_put(
+        &self,
+        answer: &CachedAnswer,
+        max_entries: u64,
+    ) -> Result<CachePut, StoreError> {
+        self.run(async {
+            let mut c = self.client().await?;
+            llm_cache::put(&mut c, answer, max_entries).await
+        })
+        .await
+    }
+
+    async fn llm_cache_prune(&self, stale_before_ms: i64) -> Result<u64, StoreError> {
+        self.run(async {
+            let c = self.client().await?;
+            llm_cache::prune(&c, stale_before_ms).await
         })
         .await
     }

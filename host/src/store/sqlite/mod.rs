@@ -1,9 +1,12 @@
-//! The SQLite backend: one file, one instance. Two connections, each
+//! The SQLite backend: one file, one instance. Three connections, each
 //! behind a mutex and used only from `spawn_blocking`: one for the
 //! registry and plugins, one for the request log, so a log batch never
-//! delays a style write. WAL mode keeps readers and the writer apart.
+//! delays a style write, and one for the LLM cache, so a cache lookup on
+//! the request path never queues behind either. WAL mode keeps readers
+//! and the writer apart.
 
 mod eval;
+mod llm_cache;
 mod migrate;
 mod plugins;
 mod styles;
@@ -18,14 +21,16 @@ use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::backend::Backend;
 use super::{
-    IfMatch, LogRow, NewPluginVersion, NewRun, NewStyle, PluginVersion, Published, PublishedPlugin,
-    Retention, RunRecord, Stale, StoreError, StyleRecord, StyleUpdate, SuiteRecord,
+    CachePut, CachedAnswer, IfMatch, LogRow, NewPluginVersion, NewRun, NewStyle, PluginVersion,
+    Published, PublishedPlugin, Retention, RunRecord, Stale, StoreError, StyleRecord, StyleUpdate,
+    SuiteRecord,
 };
 
 /// The SQLite backend.
 pub(crate) struct Sqlite {
     main: Arc<Mutex<Connection>>,
     log: Arc<Mutex<Connection>>,
+    cache: Arc<Mutex<Connection>>,
 }
 
 fn connect(path: &Path) -> Result<Connection, StoreError> {
@@ -54,9 +59,11 @@ impl Sqlite {
         let mut main = connect(path)?;
         migrate::apply(&mut main)?;
         let log = connect(path)?;
+        let cache = connect(path)?;
         Ok(Sqlite {
             main: Arc::new(Mutex::new(main)),
             log: Arc::new(Mutex::new(log)),
+            cache: Arc::new(Mutex::new(cache)),
         })
     }
 
@@ -404,6 +411,34 @@ impl Backend for Sqlite {
     async fn eval_run(&self, run_id: &str) -> Result<Option<RunRecord>, StoreError> {
         let run_id = run_id.to_string();
         self.call(move |c| eval::run(c, &run_id)).await
+    }
+
+    async fn llm_cache_get(
+        &self,
+        key: &str,
+        fresh_since_ms: i64,
+    ) -> Result<Option<CachedAnswer>, StoreError> {
+        let key = key.to_string();
+        run(&self.cache, move |c| {
+            llm_cache::get(c, &key, fresh_since_ms)
+        })
+        .await
+    }
+
+    async fn llm_cache_put(
+        &self,
+        answer: &CachedAnswer,
+        max_entries: u64,
+    ) -> Result<CachePut, StoreError> {
+        let answer = answer.clone();
+        run(&self.cache, move |c| {
+            llm_cache::put(c, &answer, max_entries)
+        })
+        .await
+    }
+
+    async fn llm_cache_prune(&self, stale_before_ms: i64) -> Result<u64, StoreError> {
+        run(&self.cache, move |c| llm_cache::prune(c, stale_before_ms)).await
     }
 }
 
