@@ -375,7 +375,8 @@ async fn an_error_is_shared_with_its_waiters_only() {
     .await;
     let s = Server::start(cached(&fake, Wire::OpenAi, Backend::Sqlite).await).await;
     let body = analyze(PROMPT);
-    let failed = futures_util::future::join_all((0..4).map(|_| s.post("/api/v1/analyze", &body))).await;
+    let failed =
+        futures_util::future::join_all((0..4).map(|_| s.post("/api/v1/analyze", &body))).await;
     assert_eq!(fake.received().len(), 1, "the waiters shared the failure");
     for r in &failed {
         assert_eq!(r.status, failed[0].status, "{}", r.text);
