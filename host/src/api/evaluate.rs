@@ -17,6 +17,7 @@ use super::{
     json::ApiJson,
     middleware::{RequestId, new_id},
     operations::{OperationErrors, operation},
+    suites::load_suite,
 };
 use crate::eval::{
     self, AssertionSpec, CaseError, CaseSpec, EvalError, Plan, PromptSpec, Report, assertion,
@@ -168,30 +169,6 @@ fn eval_error(e: EvalError) -> ApiError {
             ApiError::new(StatusCode::NOT_FOUND, "grader_not_found", e.to_string())
         }
     }
-}
-
-/// A saved suite's cases and assertions; 404 `suite_not_found` when absent.
-pub(super) async fn load_suite(state: &AppState, name: &str) -> Result<SuiteContent, ApiError> {
-    let Some(record) = state.db.suite(name).await? else {
-        return Err(suite_not_found(name));
-    };
-    serde_json::from_str(&record.body).map_err(|e| {
-        tracing::error!(suite = name, "stored suite does not parse: {e}");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "storage_error",
-            format!("the stored suite '{name}' is corrupt; PUT it again"),
-        )
-    })
-}
-
-/// The 404 for a suite name.
-pub(super) fn suite_not_found(name: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "suite_not_found",
-        format!("no suite named '{name}'; GET /api/v1/suites lists them"),
-    )
 }
 
 fn prompts(body: Option<Vec<PromptBody>>) -> Result<Vec<PromptSpec>, ApiError> {

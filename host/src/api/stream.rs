@@ -48,46 +48,44 @@ pub type Running<R> = Pin<Box<dyn Future<Output = (Outcome, R)> + Send>>;
 /// answer; `done` is called with the outcome once it is known.
 pub async fn respond<R: Send + 'static>(
     request_id: String,
-    fut: Running<R>,
+    mut fut: Running<R>,
     mut events: mpsc::UnboundedReceiver<StreamEvent>,
     done: impl FnOnce(&Outcome, R) + Send + 'static,
     cancelled: impl FnOnce() + Send + 'static,
 ) -> Result<Response, (Outcome, R)> {
     let mut queue = VecDeque::new();
-    let mut pending = Some(fut);
-    let mut done: Option<Done<R>> = Some(Box::new(done));
-    tokio::select! {
+    let ended = tokio::select! {
         biased;
         ev = events.recv() => {
-            if let Some(ev) = ev {
-                queue.push_back(event(&request_id, ev));
-            }
+            queue.extend(ev.map(|ev| event(&request_id, ev)));
+            None
         }
-        out = async { match pending.as_mut() { Some(f) => f.await, None => std::future::pending().await } } => {
-            pending = None;
-            // A call that never pends (no LLM) starts and ends in one poll:
-            // it started all the same, so it streams.
-            let Ok(first) = events.try_recv() else {
-                return Err(out);
-            };
-            queue.push_back(event(&request_id, first));
-            while let Ok(ev) = events.try_recv() {
-                queue.push_back(event(&request_id, ev));
+        out = &mut fut => Some(out),
+    };
+    let mut state = State {
+        request_id,
+        fut: Some(fut),
+        events,
+        queue,
+        done: Some(Box::new(done)),
+        cancelled: Some(Box::new(cancelled)),
+    };
+    if let Some((outcome, rest)) = ended {
+        // A call that never pends (no LLM) starts and ends in one poll: it
+        // started all the same, so it streams; one that never started is
+        // answered as plain JSON.
+        match state.events.try_recv() {
+            Ok(first) => {
+                let first = event(&state.request_id, first);
+                state.queue.push_back(first);
+                state.finish(outcome, rest);
             }
-            queue.push_back(last(&request_id, &out.0));
-            if let Some(d) = done.take() {
-                d(&out.0, out.1);
+            Err(_) => {
+                (state.done, state.cancelled) = (None, None);
+                return Err((outcome, rest));
             }
         }
     }
-    let state = State {
-        request_id,
-        fut: pending,
-        events,
-        queue,
-        done,
-        cancelled: Some(Box::new(cancelled)),
-    };
     let stream = futures_util::stream::unfold(state, next);
     let sse = Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE));
     let mut resp = sse.into_response();
@@ -110,6 +108,21 @@ struct State<R> {
     cancelled: Option<Box<dyn FnOnce() + Send>>,
 }
 
+impl<R> State<R> {
+    /// The operation ended: queue the events it sent before the end, then
+    /// its result or error, and report the outcome.
+    fn finish(&mut self, outcome: Outcome, rest: R) {
+        self.fut = None;
+        while let Ok(ev) = self.events.try_recv() {
+            self.queue.push_back(event(&self.request_id, ev));
+        }
+        self.queue.push_back(last(&self.request_id, &outcome));
+        if let Some(done) = self.done.take() {
+            done(&outcome, rest);
+        }
+    }
+}
+
 impl<R> Drop for State<R> {
     /// Dropped before the outcome was known: the client went away.
     fn drop(&mut self) {
@@ -130,17 +143,7 @@ async fn next<R>(mut s: State<R>) -> Option<(Result<Event, Infallible>, State<R>
         tokio::select! {
             biased;
             Some(ev) = s.events.recv() => s.queue.push_back(event(&s.request_id, ev)),
-            (outcome, rest) = fut => {
-                s.fut = None;
-                // Events sent before the end come before the result.
-                while let Ok(ev) = s.events.try_recv() {
-                    s.queue.push_back(event(&s.request_id, ev));
-                }
-                s.queue.push_back(last(&s.request_id, &outcome));
-                if let Some(done) = s.done.take() {
-                    done(&outcome, rest);
-                }
-            }
+            (outcome, rest) = fut => s.finish(outcome, rest),
         }
     }
 }

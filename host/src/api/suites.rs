@@ -14,7 +14,7 @@ use super::{
     dto::ErrorBody,
     error::ApiError,
     eval_dto::{RunDto, RunList, SuiteBody, SuiteContent, SuiteDto, SuiteList},
-    evaluate::{compile_content, suite_not_found},
+    evaluate::compile_content,
     json::ApiJson,
 };
 use crate::runtime::is_valid_name;
@@ -24,8 +24,9 @@ const MAX_DESCRIPTION_CHARS: usize = 2_000;
 const DEFAULT_RUNS: u32 = 20;
 const MAX_RUNS: u32 = 100;
 
-fn dto(record: SuiteRecord) -> Result<SuiteDto, ApiError> {
-    let content: SuiteContent = serde_json::from_str(&record.body).map_err(|e| {
+/// A stored suite's cases and assertions (checked when it was saved).
+fn content(record: &SuiteRecord) -> Result<SuiteContent, ApiError> {
+    serde_json::from_str(&record.body).map_err(|e| {
         tracing::error!(suite = %record.name, "stored suite does not parse: {e}");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -35,7 +36,11 @@ fn dto(record: SuiteRecord) -> Result<SuiteDto, ApiError> {
                 record.name
             ),
         )
-    })?;
+    })
+}
+
+fn dto(record: SuiteRecord) -> Result<SuiteDto, ApiError> {
+    let content = content(&record)?;
     Ok(SuiteDto {
         name: record.name,
         description: record.description,
@@ -44,6 +49,23 @@ fn dto(record: SuiteRecord) -> Result<SuiteDto, ApiError> {
         created_at: record.created_at,
         updated_at: record.updated_at,
     })
+}
+
+/// A saved suite's cases and assertions; 404 `suite_not_found` when absent.
+pub(super) async fn load_suite(state: &AppState, name: &str) -> Result<SuiteContent, ApiError> {
+    match state.db.suite(name).await? {
+        Some(record) => content(&record),
+        None => Err(suite_not_found(name)),
+    }
+}
+
+/// The 404 for a suite name.
+fn suite_not_found(name: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "suite_not_found",
+        format!("no suite named '{name}'; GET /api/v1/suites lists them"),
+    )
 }
 
 /// A suite store error in the suite's words.

@@ -75,7 +75,7 @@ fn evaluate(args: &EvalArgs) -> Result<Value, String> {
         let resp = request
             .send()
             .await
-            .map_err(|e| format!("cannot reach {url}: {}", one_line(&e)))?;
+            .map_err(|e| format!("cannot reach {url}: {}", super::health::chain(&e)))?;
         let status = resp.status();
         let answer: Value = resp
             .json()
@@ -88,17 +88,6 @@ fn evaluate(args: &EvalArgs) -> Result<Value, String> {
         }
         Ok(answer)
     })
-}
-
-fn one_line(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// The per-prompt table, ranked, with the run id under it.

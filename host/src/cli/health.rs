@@ -88,7 +88,7 @@ fn check(url: &str, timeout: Duration) -> Result<(), String> {
 }
 
 /// An error and its causes on one line ("…: connection refused").
-fn chain(e: &dyn std::error::Error) -> String {
+pub(super) fn chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

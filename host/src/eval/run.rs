@@ -109,6 +109,9 @@ impl Evaluator {
             .min(total.max(1));
         let next = Arc::new(AtomicUsize::new(0));
         let deadline = Instant::now() + self.inner.settings.timeout;
+        // `max-tokens` counts with the tokenizer of the model the run asks.
+        let encoding =
+            tokens::encoding_for_model(plan.model.as_deref().or(self.inner.llm.default_model()));
         let mut set = JoinSet::new();
         for _ in 0..workers {
             let (this, plan, next, ctx) = (
@@ -125,7 +128,7 @@ impl Evaluator {
                     if i >= plan.len() {
                         break;
                     }
-                    let (r, u) = this.item(&plan, i, deadline, &ctx).await;
+                    let (r, u) = this.item(&plan, i, deadline, encoding, &ctx).await;
                     usage.add(&u);
                     done.push(r);
                 }
@@ -158,6 +161,7 @@ impl Evaluator {
         plan: &Plan,
         i: usize,
         deadline: Instant,
+        encoding: &'static str,
         ctx: &CallContext,
     ) -> (CaseResult, EvalUsage) {
         let per_prompt = plan.cases.len() * plan.repeat as usize;
@@ -233,8 +237,6 @@ impl Evaluator {
                 }
             }
         };
-        let encoding =
-            tokens::encoding_for_model(plan.model.as_deref().or(self.inner.llm.default_model()));
         let (mut weighted, mut weights, mut plain, mut pass) = (0.0, 0.0, 0.0, true);
         let asserts = case.asserts.iter().chain(plan.shared.iter());
         for a in asserts {

@@ -88,6 +88,14 @@ impl AnthropicProvider {
     }
 }
 
+/// Input tokens of the usage object at `usage`: cached prompt tokens are
+/// reported apart from `input_tokens`; they were still read, so they count.
+fn input_tokens(v: &Value, usage: &str) -> u32 {
+    count(v, &format!("{usage}/input_tokens"))
+        .saturating_add(count(v, &format!("{usage}/cache_creation_input_tokens")))
+        .saturating_add(count(v, &format!("{usage}/cache_read_input_tokens")))
+}
+
 /// A streamed Messages answer: `message_start` (model, input usage),
 /// `content_block_delta` (`text_delta`, or `input_json_delta` for the
 /// structured-output tool), `message_delta` (output usage), `message_stop`;
@@ -123,9 +131,7 @@ impl StreamParse for Events {
         match kind {
             "message_start" => {
                 self.model = model_or(&v, "/message/model", &self.model);
-                self.input = count(&v, "/message/usage/input_tokens")
-                    .saturating_add(count(&v, "/message/usage/cache_creation_input_tokens"))
-                    .saturating_add(count(&v, "/message/usage/cache_read_input_tokens"));
+                self.input = input_tokens(&v, "/message/usage");
                 Ok(None)
             }
             "content_block_start" => {
@@ -295,11 +301,7 @@ fn parse(bytes: &[u8], configured_model: &str) -> Result<ChatResponse, LlmError>
             texts.concat()
         }
     };
-    // Cached prompt tokens are reported apart from `input_tokens`; they were
-    // still read, so they count as input.
-    let input = count(&v, "/usage/input_tokens")
-        .saturating_add(count(&v, "/usage/cache_creation_input_tokens"))
-        .saturating_add(count(&v, "/usage/cache_read_input_tokens"));
+    let input = input_tokens(&v, "/usage");
     Ok(response(
         text,
         model_or(&v, "/model", configured_model),

@@ -76,6 +76,29 @@ impl GeminiProvider {
     }
 }
 
+/// Output tokens of an answer: thinking tokens are billed as output, so
+/// they count as output here.
+fn output_tokens(v: &Value) -> u32 {
+    count(v, "/usageMetadata/candidatesTokenCount")
+        .saturating_add(count(v, "/usageMetadata/thoughtsTokenCount"))
+}
+
+/// The answer's text of a candidate. Thinking models may return their
+/// thoughts as parts marked `thought`; only the answer is the reply.
+fn answer_text(candidate: &Value) -> String {
+    candidate
+        .pointer("/content/parts")
+        .and_then(Value::as_array)
+        .map(|parts| {
+            parts
+                .iter()
+                .filter(|p| p.get("thought").and_then(Value::as_bool) != Some(true))
+                .filter_map(|p| p.get("text").and_then(Value::as_str))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A streamed generateContent answer: each event is a whole
 /// `GenerateContentResponse` carrying the next parts; the usage and model
 /// come with the last; the stream simply ends.
@@ -112,8 +135,7 @@ impl StreamParse for Pieces {
         self.model = model_or(&v, "/modelVersion", &self.model);
         if v.get("usageMetadata").is_some() {
             self.input = count(&v, "/usageMetadata/promptTokenCount");
-            self.output = count(&v, "/usageMetadata/candidatesTokenCount")
-                .saturating_add(count(&v, "/usageMetadata/thoughtsTokenCount"));
+            self.output = output_tokens(&v);
         }
         if let Some(r) = v
             .pointer("/promptFeedback/blockReason")
@@ -127,16 +149,9 @@ impl StreamParse for Pieces {
         {
             self.finish = Some(f.to_string());
         }
-        let piece: String = v
-            .pointer("/candidates/0/content/parts")
-            .and_then(Value::as_array)
-            .map(|parts| {
-                parts
-                    .iter()
-                    .filter(|p| p.get("thought").and_then(Value::as_bool) != Some(true))
-                    .filter_map(|p| p.get("text").and_then(Value::as_str))
-                    .collect()
-            })
+        let piece = v
+            .pointer("/candidates/0")
+            .map(answer_text)
             .unwrap_or_default();
         self.text.push_str(&piece);
         Ok(Some(piece))
@@ -232,20 +247,8 @@ fn parse(bytes: &[u8], configured_model: &str) -> Result<ChatResponse, LlmError>
             "response has no candidates{reason}"
         )));
     };
-    // Thinking models may return their thoughts as parts marked `thought`;
-    // only the answer is the reply.
-    let texts: Vec<&str> = candidate
-        .pointer("/content/parts")
-        .and_then(Value::as_array)
-        .map(|parts| {
-            parts
-                .iter()
-                .filter(|p| p.get("thought").and_then(Value::as_bool) != Some(true))
-                .filter_map(|p| p.get("text").and_then(Value::as_str))
-                .collect()
-        })
-        .unwrap_or_default();
-    if texts.is_empty() {
+    let text = answer_text(candidate);
+    if text.is_empty() {
         let finish = candidate
             .get("finishReason")
             .and_then(Value::as_str)
@@ -254,11 +257,9 @@ fn parse(bytes: &[u8], configured_model: &str) -> Result<ChatResponse, LlmError>
             "response candidate has no text (finishReason {finish})"
         )));
     }
-    // Thinking tokens are billed as output, so they count as output here.
-    let output = count(&v, "/usageMetadata/candidatesTokenCount")
-        .saturating_add(count(&v, "/usageMetadata/thoughtsTokenCount"));
+    let output = output_tokens(&v);
     Ok(response(
-        texts.concat(),
+        text,
         model_or(&v, "/modelVersion", configured_model),
         count(&v, "/usageMetadata/promptTokenCount"),
         output,
