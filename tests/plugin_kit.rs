@@ -136,16 +136,6 @@ fn scaffold(desk: &Desk, name: &str, lang: &str) -> PathBuf {
     project
 }
 
-/// `plugin build PROJECT --plugins-dir DIR` from the desk.
-fn build(desk: &Desk, project: &Path, plugins_dir: &Path) -> Output {
-    let mut cmd = desk.kit();
-    cmd.arg("build")
-        .arg(project)
-        .arg("--plugins-dir")
-        .arg(plugins_dir);
-    run(cmd)
-}
-
 /// Poll the listing until `file` loads (the server hot-reloads; no restart).
 async fn wait_loaded(s: &Server, file: &str) -> Value {
     let start = Instant::now();
@@ -186,30 +176,51 @@ fn assert_keeps_placeholders(r: &common::Resp, n: usize) -> Vec<String> {
 
 /// The whole walkthrough against a server with a scripted LLM: the LLM path
 /// (whose reply drops a variable the plugin must restore) and the
-/// deterministic path.
+/// deterministic path. The server has a compile cache of its own, which the
+/// build is pointed at: the component is compiled once, by the build's check.
 async fn walkthrough(lang: &str, name: &str) {
     let llm =
         FakeLlm::start(|_, _| Reply::Text("Plainly: sum up {{doc}}. Say every risk.".into())).await;
-    let s = Server::start(Options::default().llm(&llm.base_url)).await;
+    let cache = tempfile::tempdir().expect("cache dir");
+    let cache_dir = cache.path().to_string_lossy().into_owned();
+    let s = Server::start(
+        Options::default()
+            .llm(&llm.base_url)
+            .env("PROMPTSCULPTOR_CACHE_DIR", &cache_dir),
+    )
+    .await;
     let desk = Desk::new();
     let project = scaffold(&desk, name, lang);
-    if lang == "rust" {
-        let lib = std::fs::read_to_string(project.join("src/lib.rs")).expect("lib.rs");
-        let lines = lib.lines().count();
-        assert!(lines < 40, "the example style plugin is {lines} lines");
-    }
 
     let started = Instant::now();
-    let out = build(&desk, &project, &s.plugins_dir());
+    let mut cmd = desk.kit();
+    cmd.arg("build")
+        .arg(&project)
+        .arg("--plugins-dir")
+        .arg(s.plugins_dir())
+        .env("PROMPTSCULPTOR_CACHE_DIR", &cache_dir);
+    let out = run(cmd);
     assert!(out.status.success(), "plugin build failed");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("installed"), "{stdout}");
+    let dest = s.plugins_dir().join(format!("{name}.wasm"));
+    assert!(
+        stdout.contains(&format!("installed {}", dest.display())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&cache_dir),
+        "says where the compiled code went: {stdout}"
+    );
     let row = wait_loaded(&s, &format!("{name}.wasm")).await;
     eprintln!(
         "{lang}: built and loaded in {:.1} s",
         started.elapsed().as_secs_f64()
     );
     assert_eq!(row["kind"], "remix");
+    assert_eq!(
+        row["compiled_from_cache"], true,
+        "the server loads the build's compiled code instead of compiling again: {row}"
+    );
     let styles = row["styles"].as_array().cloned().unwrap_or_default();
     for st in [format!("{name}-plain"), format!("{name}-checklist")] {
         assert!(styles.iter().any(|x| x == &json!(st)), "{st} in {row}");
@@ -236,15 +247,76 @@ async fn walkthrough(lang: &str, name: &str) {
         "the style's instructions reach the LLM: {sent}"
     );
 
-    // Deterministic path.
+    assert_rule_based_remix(&s, name).await;
+}
+
+/// The scaffold's no-LLM path: real rule-based rewrites, distinct, each
+/// keeping every placeholder, with changes that say what was done — or a
+/// clear 422 when the rules cannot make as many distinct variants as asked.
+async fn assert_rule_based_remix(s: &Server, name: &str) {
+    let remix = |style: String, prompt: &str, variants: u32| json!({ "prompt": prompt, "style": style, "strategy": name, "variants": variants, "use_llm": false });
     let r = s
         .post(
             "/api/v1/remix",
-            &json!({ "prompt": PROMPT, "style": format!("{name}-checklist"), "strategy": name, "variants": 2, "use_llm": false }),
+            &remix(format!("{name}-checklist"), PROMPT, 2),
         )
         .await;
-    assert_keeps_placeholders(&r, 2);
+    let vs = assert_keeps_placeholders(&r, 2);
+    assert_ne!(vs[0], vs[1], "distinct variants");
+    assert!(
+        vs[0].starts_with("Goal: Summarise {{doc}} for {{ audience }}."),
+        "{}",
+        vs[0]
+    );
+    assert!(
+        vs[0].contains("\n1. Mention every risk.\n2. Answer in {lang}."),
+        "{}",
+        vs[0]
+    );
+    assert!(vs[1].contains("\n- [ ] Mention every risk."), "{}", vs[1]);
     assert_eq!(r.json["usage"]["llm_calls"], 0);
+    let changes = r.json["changes"].to_string();
+    assert!(changes.contains("into a goal and 2 step(s)"), "{changes}");
+
+    let wordy = "Utilise {{doc}} in order to facilitate a summary. Commence with {{utilise}}.";
+    let r = s
+        .post("/api/v1/remix", &remix(format!("{name}-plain"), wordy, 2))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.json["variants"],
+        json!([
+            "Use {{doc}} to help a summary. Start with {{utilise}}.",
+            "Use {{doc}} to help a summary.\nStart with {{utilise}}."
+        ]),
+        "placeholders untouched by the rules"
+    );
+    let changes = r.json["changes"][0].as_str().unwrap_or_default();
+    assert!(
+        changes.starts_with("Replaced 4 wordy phrase(s): utilise→use, facilitate→help, in order to→to, commence→start"),
+        "{changes}"
+    );
+
+    // One sentence, no wordy phrase: no rule changes it, and the plugin says so.
+    let r = s
+        .post(
+            "/api/v1/remix",
+            &remix(format!("{name}-plain"), "Sum up {{doc}}.", 1),
+        )
+        .await;
+    let msg = r.assert_error(422, "validation_failed");
+    assert!(msg.contains("without an LLM, no rule of"), "{msg}");
+    let r = s
+        .post(
+            "/api/v1/remix",
+            &remix(format!("{name}-checklist"), PROMPT, 3),
+        )
+        .await;
+    let msg = r.assert_error(422, "validation_failed");
+    assert!(
+        msg.contains("has 2 distinct rewrite(s); ask for at most 2, or set use_llm"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
@@ -270,6 +342,193 @@ async fn python_walkthrough_new_build_remix_without_restart() {
         return;
     }
     walkthrough("python", "kit-py-styles").await;
+}
+
+const ADMIN: &str = "kit-admin-key-4f2a";
+
+/// `plugin build` from the desk with extra environment.
+fn build_with(desk: &Desk, project: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
+    let mut cmd = desk.kit();
+    cmd.arg("build").arg(project).args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    run(cmd)
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Without `--plugins-dir`, the build installs where
+/// PROMPTSCULPTOR_PLUGINS_DIR points, as the server does, else into
+/// `./plugins`, and says exactly where (and where the compiled code went).
+#[test]
+fn build_installs_where_the_server_looks_and_says_where() {
+    let desk = Desk::new();
+    let project = scaffold(&desk, "kit-where", "rust");
+    let srv = desk.dir.path().join("srv");
+    let plugins = srv.join("plugins");
+    let out = build_with(
+        &desk,
+        &project,
+        &[],
+        &[("PROMPTSCULPTOR_PLUGINS_DIR", &plugins)],
+    );
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    let dest = plugins.join("kit-where.wasm");
+    assert!(dest.is_file(), "installed into PROMPTSCULPTOR_PLUGINS_DIR");
+    assert!(
+        stdout.contains(&format!("installed {}", dest.display())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "whose PROMPTSCULPTOR_PLUGINS_DIR is {}",
+            plugins.display()
+        )),
+        "{stdout}"
+    );
+    // The compile cache a default server beside that folder uses.
+    let cache = srv.join(".cache/promptsculptor");
+    let entries: Vec<_> = std::fs::read_dir(&cache)
+        .map(|d| d.filter_map(Result::ok).collect())
+        .unwrap_or_default();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.file_name().to_string_lossy().ends_with(".cwasm")),
+        "compiled code in {}: {stdout}",
+        cache.display()
+    );
+
+    // Nothing set: ./plugins of the working folder, and the message says so.
+    let out = build_with(&desk, &project, &[], &[]);
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    let dest = desk.work().join("plugins/kit-where.wasm");
+    assert!(dest.is_file(), "installed into ./plugins");
+    assert!(
+        stdout.contains(&format!("installed {}", dest.display())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("the server's default ./plugins"),
+        "{stdout}"
+    );
+
+    // An empty PROMPTSCULPTOR_CACHE_DIR: no compiled code left anywhere.
+    let other = desk.dir.path().join("other/plugins");
+    let empty = PathBuf::new();
+    let out = build_with(
+        &desk,
+        &project,
+        &["--plugins-dir", &other.to_string_lossy()],
+        &[("PROMPTSCULPTOR_CACHE_DIR", &empty)],
+    );
+    assert!(out.status.success());
+    assert!(other.join("kit-where.wasm").is_file());
+    assert!(!desk.dir.path().join("other/.cache").exists());
+}
+
+/// `plugin build --publish URL` uploads to a running server's
+/// `PUT /api/v1/plugins/{name}`, which checks and serves it; no folder is
+/// written unless one is named. Each refusal is one clear line.
+#[tokio::test]
+async fn build_publishes_to_a_running_server() {
+    let s = Server::start(Options::default().env("PROMPTSCULPTOR_ADMIN_KEYS", ADMIN)).await;
+    let desk = Desk::new();
+    let project = scaffold(&desk, "kit-pub", "rust");
+    let key = |k: &str| PathBuf::from(k);
+
+    let out = build_with(&desk, &project, &["--publish", &s.base], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("PROMPTSCULPTOR_ADMIN_KEY is not set"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let wrong = key("not-the-key");
+    let out = build_with(
+        &desk,
+        &project,
+        &["--publish", &s.base],
+        &[("PROMPTSCULPTOR_ADMIN_KEY", &wrong)],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("publish refused: 401"), "{stderr}");
+
+    let admin = key(ADMIN);
+    let out = build_with(
+        &desk,
+        &project,
+        &["--publish", &format!("{}/api/v1/", s.base)],
+        &[("PROMPTSCULPTOR_ADMIN_KEY", &admin)],
+    );
+    assert!(out.status.success(), "publish failed");
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("==> published kit-pub 0.1.0"), "{stdout}");
+    assert!(
+        !desk.work().join("plugins").exists(),
+        "a publish alone writes no folder"
+    );
+    let listed = s.get("/api/v1/plugins").await;
+    let row = listed.json["plugins"]
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["name"] == "kit-pub").cloned())
+        .unwrap_or(Value::Null);
+    assert_eq!(row["source"], "published", "{row}");
+    assert_eq!(row["status"], "ok", "{row}");
+    let r = s
+        .post(
+            "/api/v1/remix",
+            &json!({ "prompt": PROMPT, "style": "kit-pub-checklist", "strategy": "kit-pub", "use_llm": false }),
+        )
+        .await;
+    assert_keeps_placeholders(&r, 1);
+
+    // The server is the one that checks: a manifest whose name is not the
+    // project's is refused with the server's reason and a hint.
+    let lib = project.join("src/lib.rs");
+    let source = std::fs::read_to_string(&lib).expect("lib.rs");
+    std::fs::write(
+        &lib,
+        source.replace(r#"Manifest::new("kit-pub""#, r#"Manifest::new("kit-other""#),
+    )
+    .expect("edit");
+    let out = build_with(
+        &desk,
+        &project,
+        &["--publish", &s.base],
+        &[("PROMPTSCULPTOR_ADMIN_KEY", &admin)],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("publish refused: 422 plugin_rejected"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("the plugin's manifest must use the same name"),
+        "{stderr}"
+    );
+
+    // Nobody listening.
+    let out = build_with(
+        &desk,
+        &project,
+        &["--publish", "http://127.0.0.1:9"],
+        &[("PROMPTSCULPTOR_ADMIN_KEY", &admin)],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("cannot reach http://127.0.0.1:9/api/v1/plugins/kit-pub"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 fn check(file: &Path) -> Output {
@@ -310,11 +569,52 @@ fn check_prints_the_manifest_or_the_reason() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("'concise' already exists"), "{stderr}");
 
-    let not_wasm = dir.path().join("notes.wasm");
-    std::fs::write(&not_wasm, b"hello").expect("write");
-    let out = check(&not_wasm);
+    // A file that is not Wasm at all (the README, say): one line that says
+    // what it is and what a plugin is, not a dump of magic bytes.
+    let out = check(&common::repo_root().join("README.md"));
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not a valid component"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("would not load: not a WebAssembly file (")
+            && stderr.contains("starting with \"# PromptSculptor")
+            && stderr.contains("plugin build"),
+        "{stderr}"
+    );
+    // A core module (what `cargo build --target wasm32-unknown-unknown` makes).
+    let core = dir.path().join("core.wasm");
+    std::fs::write(&core, b"\0asm\x01\x00\x00\x00").expect("write");
+    let out = check(&core);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("a core WebAssembly module, not a component"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn the_plugins_listing_gives_one_line_load_errors() {
+    let s = Server::start(Options::default()).await;
+    let readme = std::fs::read(common::repo_root().join("README.md")).expect("README");
+    std::fs::write(s.plugins_dir().join("readme.wasm"), readme).expect("write");
+    let start = Instant::now();
+    let row = loop {
+        let r = s.get("/api/v1/plugins").await;
+        let row = r.json["plugins"]
+            .as_array()
+            .and_then(|a| a.iter().find(|p| p["file"] == "readme.wasm").cloned());
+        if let Some(row) = row {
+            break row;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "never listed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(row["status"], "error");
+    let error = row["error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("not a WebAssembly file ("), "{error}");
+    assert!(!error.contains('\n'), "{error:?}");
 }
 
 #[tokio::test]

@@ -14,6 +14,12 @@ use super::BuildArgs;
 /// How often the build prints that it is still running.
 const HEARTBEAT: Duration = Duration::from_secs(5);
 
+/// The server's default plugins folder, relative to where it runs.
+const DEFAULT_PLUGINS_DIR: &str = "plugins";
+
+/// The server's default compile cache, relative to where it runs.
+const DEFAULT_CACHE_DIR: &str = ".cache/promptsculptor";
+
 pub fn run(args: &BuildArgs) -> anyhow::Result<i32> {
     let project = std::fs::canonicalize(&args.path)
         .with_context(|| format!("no plugin project at {}", args.path.display()))?;
@@ -35,25 +41,116 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<i32> {
         size as f64 / 1024.0,
         started.elapsed().as_secs_f64()
     );
-    println!("==> checking it as the server would load it");
-    let info = match super::check::check_file(&component, memory_mb())? {
-        Ok(info) => info,
-        Err(reason) => {
-            eprintln!("refused: the component would not load: {reason}");
-            eprintln!("nothing was installed");
-            return Ok(1);
-        }
+    // Without a folder to install into, a publish is checked by the server
+    // alone: compiling here too would only double the wait.
+    let folder = match (&args.plugins_dir, &args.publish) {
+        (Some(dir), _) => Some(dir.clone()),
+        (None, None) => Some(PathBuf::from(DEFAULT_PLUGINS_DIR)),
+        (None, Some(_)) => None,
     };
-    super::check::print_manifest(&component, &info);
-    if args.no_install {
-        return Ok(0);
+    let mut name = None;
+    if args.no_install || folder.is_some() {
+        let cache = match (&folder, args.no_install) {
+            (Some(dir), false) => cache_dir(args.cache_dir.as_deref(), &absolute(dir)?)?,
+            _ => None,
+        };
+        println!("==> checking it as the server would load it");
+        let info = match super::check::check_file(&component, memory_mb(), cache.clone())? {
+            Ok(info) => info,
+            Err(reason) => {
+                eprintln!("refused: the component would not load: {reason}");
+                eprintln!("nothing was installed");
+                return Ok(1);
+            }
+        };
+        super::check::print_manifest(&component, &info);
+        if args.no_install {
+            return Ok(0);
+        }
+        if let Some(dir) = &folder {
+            let dir = absolute(dir)?;
+            let dest = install(&component, &dir, &info.name)?;
+            println!("==> installed {}", dest.display());
+            let how = if args.plugins_dir.is_some() {
+                "--plugins-dir or PROMPTSCULPTOR_PLUGINS_DIR"
+            } else {
+                "no --plugins-dir and PROMPTSCULPTOR_PLUGINS_DIR unset: the server's default ./plugins, here"
+            };
+            println!(
+                "    ({how}); a server whose PROMPTSCULPTOR_PLUGINS_DIR is {} loads it without a restart: see GET /api/v1/plugins",
+                dir.display()
+            );
+            if let Some(cache) = &cache {
+                println!(
+                    "    its compiled code is in {}: a server using that PROMPTSCULPTOR_CACHE_DIR skips compiling it",
+                    cache.display()
+                );
+            }
+        }
+        name = Some(info.name);
     }
-    let dest = install(&component, &args.plugins_dir, &info.name)?;
-    println!(
-        "==> installed {} (a running server picks it up without a restart; see GET /api/v1/plugins)",
-        dest.display()
-    );
+    if let Some(url) = &args.publish {
+        let name = match name {
+            Some(n) => n,
+            None => project_name(&project)?,
+        };
+        return super::publish::run(url, &name, &component);
+    }
     Ok(0)
+}
+
+/// `path` made absolute against the working directory, so every message
+/// names exactly one folder.
+fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+    std::path::absolute(path).with_context(|| format!("cannot resolve {}", path.display()))
+}
+
+/// The compile cache to leave the check's compiled code in: the given one
+/// (empty: none), else the server's default beside the plugins folder.
+fn cache_dir(given: Option<&Path>, plugins_dir: &Path) -> anyhow::Result<Option<PathBuf>> {
+    match given {
+        Some(dir) if dir.as_os_str().is_empty() => Ok(None),
+        Some(dir) => absolute(dir).map(Some),
+        None => Ok(plugins_dir
+            .parent()
+            .map(|parent| parent.join(DEFAULT_CACHE_DIR))),
+    }
+}
+
+/// The name a publish uploads under when nothing was checked locally: the
+/// project's own (`[package]`/`[project]` name, `package.json` name), which
+/// the scaffold also gives the manifest.
+fn project_name(project: &Path) -> anyhow::Result<String> {
+    let from_toml = |file: &str, table: &str| -> Option<String> {
+        let text = std::fs::read_to_string(project.join(file)).ok()?;
+        let mut in_table = false;
+        for line in text.lines().map(str::trim) {
+            if line.starts_with('[') {
+                in_table = line == table;
+            } else if in_table
+                && let Some(rest) = line.strip_prefix("name")
+                && let Some(value) = rest.trim().strip_prefix('=')
+            {
+                return Some(value.trim().trim_matches('"').to_string());
+            }
+        }
+        None
+    };
+    let from_json = || -> Option<String> {
+        let text = std::fs::read_to_string(project.join("package.json")).ok()?;
+        let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+        json["name"].as_str().map(str::to_string)
+    };
+    from_toml("Cargo.toml", "[package]")
+        .or_else(|| from_toml("pyproject.toml", "[project]"))
+        .or_else(from_json)
+        .filter(|n| !n.is_empty())
+        .with_context(|| {
+            format!(
+                "cannot tell the plugin's name from {}: publish needs it for PUT /api/v1/plugins/{{name}}",
+                project.display()
+            )
+        })
 }
 
 fn memory_mb() -> u64 {

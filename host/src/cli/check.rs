@@ -1,6 +1,6 @@
 //! `plugin check`: the server's own loading code, run once on one file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use promptsculptor::runtime::{EngineLimits, ManifestInfo, check_component};
@@ -8,7 +8,7 @@ use promptsculptor::runtime::{EngineLimits, ManifestInfo, check_component};
 use super::CheckArgs;
 
 pub fn run(args: &CheckArgs) -> anyhow::Result<i32> {
-    match check_file(&args.file, args.memory_mb)? {
+    match check_file(&args.file, args.memory_mb, None)? {
         Ok(info) => {
             print_manifest(&args.file, &info);
             Ok(0)
@@ -20,9 +20,14 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<i32> {
     }
 }
 
-/// Load `file` as the server would. The outer error is a failure of the
-/// check itself; the inner one is the server's reason to refuse the file.
-pub fn check_file(file: &Path, memory_mb: u64) -> anyhow::Result<Result<ManifestInfo, String>> {
+/// Load `file` as the server would, leaving its compiled code in
+/// `cache_dir` when given. The outer error is a failure of the check
+/// itself; the inner one is the server's reason to refuse the file.
+pub fn check_file(
+    file: &Path,
+    memory_mb: u64,
+    cache_dir: Option<PathBuf>,
+) -> anyhow::Result<Result<ManifestInfo, String>> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -37,7 +42,7 @@ pub fn check_file(file: &Path, memory_mb: u64) -> anyhow::Result<Result<Manifest
         per_plugin: 1,
         pooling: true,
     };
-    Ok(runtime.block_on(check_component(file, limits)))
+    Ok(runtime.block_on(check_component(file, limits, cache_dir)))
 }
 
 pub fn print_manifest(file: &Path, info: &ManifestInfo) {

@@ -7,10 +7,12 @@ mod check;
 pub mod db;
 pub mod eval;
 mod health;
+mod publish;
 mod scaffold;
 
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser;
 use clap::{Args, Subcommand, ValueEnum};
 
 pub use db::DbCommand;
@@ -91,10 +93,28 @@ pub struct BuildArgs {
     /// The plugin project (a Cargo crate, or a folder with app.py and wit/).
     #[arg(default_value = ".")]
     pub path: PathBuf,
-    /// Plugins folder to install into.
-    #[arg(long, env = "PROMPTSCULPTOR_PLUGINS_DIR", default_value = "plugins")]
-    pub plugins_dir: PathBuf,
-    /// Build and check only; do not install.
+    /// Plugins folder to install into; unset, `./plugins` (the server's
+    /// default, relative to where it runs). With `--publish`, the folder
+    /// install happens only when this is given.
+    #[arg(long, env = "PROMPTSCULPTOR_PLUGINS_DIR")]
+    pub plugins_dir: Option<PathBuf>,
+    /// Compile cache the server uses: the check's compiled code goes there,
+    /// so the server loads the component without compiling it again. Unset,
+    /// `.cache/promptsculptor` beside the plugins folder (where a server
+    /// with default settings, started in the folder holding `plugins/`,
+    /// looks); empty: no cache.
+    #[arg(
+        long,
+        env = "PROMPTSCULPTOR_CACHE_DIR",
+        value_parser = clap::builder::OsStringValueParser::new().map(PathBuf::from)
+    )]
+    pub cache_dir: Option<PathBuf>,
+    /// Upload the component to a running server (`PUT /api/v1/plugins/{name}`
+    /// under this base URL, e.g. `http://10.0.0.5:8080`), with the admin key
+    /// from `PROMPTSCULPTOR_ADMIN_KEY`; every instance on its database serves it.
+    #[arg(long, value_name = "URL")]
+    pub publish: Option<String>,
+    /// Build and check only; do not install or publish.
     #[arg(long)]
     pub no_install: bool,
 }

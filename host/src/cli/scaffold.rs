@@ -161,6 +161,10 @@ fn python_files(name: &str, kind: Kind) -> Vec<(String, String)> {
     vec![
         ("app.py".into(), fill(app, name, kind, "")),
         (
+            "promptsculptor_kit.py".into(),
+            fill(include_str!("templates/py_kit.py"), name, kind, ""),
+        ),
+        (
             "pyproject.toml".into(),
             fill(include_str!("templates/py_pyproject.toml"), name, kind, ""),
         ),

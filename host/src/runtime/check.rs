@@ -39,8 +39,15 @@ impl Drop for Scratch {
 }
 
 /// Load `path` the way the server would, with `limits` as its engine sizing,
-/// and return its manifest or the reason the server would refuse it.
-pub async fn check_component(path: &Path, limits: EngineLimits) -> Result<ManifestInfo, String> {
+/// and return its manifest or the reason the server would refuse it. With
+/// `cache_dir`, the compiled code is stored there under the key the server
+/// uses (sha256 and engine configuration), so a server sharing that cache
+/// loads the component without compiling it a second time.
+pub async fn check_component(
+    path: &Path,
+    limits: EngineLimits,
+    cache_dir: Option<PathBuf>,
+) -> Result<ManifestInfo, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -66,7 +73,7 @@ pub async fn check_component(path: &Path, limits: EngineLimits) -> Result<Manife
         .map_err(|e| format!("cannot open a scratch database: {e}"))?;
     let settings = RuntimeSettings {
         plugins_dir,
-        cache_dir: None,
+        cache_dir,
         cache_limits: CacheLimits::default(),
         plugin_timeout: Duration::from_secs(30),
         max_llm_calls: 0,

@@ -193,7 +193,7 @@ impl PluginStatus {
             sha256: sha256.to_string(),
             loaded_at: now_rfc3339(),
             status: "error",
-            error: Some(error),
+            error: Some(one_line(&error)),
             styles: Vec::new(),
             compiled_from_cache: false,
         }
@@ -234,19 +234,69 @@ pub fn compile(
     {
         return Ok((component, true));
     }
-    let component =
-        Component::new(engine, bytes).map_err(|e| format!("not a valid component: {e:#}"))?;
+    let component = Component::new(engine, bytes).map_err(|e| compile_error(bytes, &e))?;
     if let Some((c, path)) = &cached {
         c.store(&component, path, sha);
     }
     Ok((component, false))
 }
 
+/// The WebAssembly magic number and the two layer/version words that follow
+/// it: 1 for a core module, 0x1000d for a component.
+const WASM_MAGIC: &[u8] = b"\0asm";
+const CORE_MODULE_VERSION: [u8; 4] = [1, 0, 0, 0];
+
+/// Why `bytes` did not compile, as one line a plugin author can act on:
+/// wasmtime's own message for a file that is not Wasm at all is a
+/// multi-line dump of the expected magic bytes.
+fn compile_error(bytes: &[u8], e: &wasmtime::Error) -> String {
+    if !bytes.starts_with(WASM_MAGIC) {
+        let head: String = String::from_utf8_lossy(&bytes[..bytes.len().min(16)])
+            .chars()
+            .map(|c| if c.is_control() { '.' } else { c })
+            .collect();
+        return format!(
+            "not a WebAssembly file ({} bytes starting with {head:?}); a plugin is a Wasm component, \
+             e.g. from `promptsculptor plugin build`",
+            bytes.len()
+        );
+    }
+    if bytes.get(4..8) == Some(&CORE_MODULE_VERSION[..]) {
+        return "a core WebAssembly module, not a component: build for the wasm32-wasip2 target \
+                (`promptsculptor plugin build` does) or wrap it with `wasm-tools component new`"
+            .to_string();
+    }
+    one_line(&format!("not a valid component: {e:#}"))
+}
+
+/// Longest load error kept in a status row; wasmtime's linker errors can
+/// list a whole world.
+const MAX_ERROR_CHARS: usize = 400;
+
+/// `text` on one line: every run of whitespace (newlines included) becomes
+/// one space, and it is cut at [`MAX_ERROR_CHARS`] characters with `…`.
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(MAX_ERROR_CHARS + 4));
+    for (i, word) in text.split_whitespace().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
+        if out.chars().count() > MAX_ERROR_CHARS {
+            let cut: String = out.chars().take(MAX_ERROR_CHARS).collect();
+            return format!("{cut}…");
+        }
+    }
+    out
+}
+
 /// Link `component` and recognise which world it targets.
 pub fn prepare(linker: &Linker<CallState>, component: &Component) -> Result<PluginPre, String> {
-    let pre: InstancePre<CallState> = linker
-        .instantiate_pre(component)
-        .map_err(|e| format!("imports something the host does not provide: {e:#}"))?;
+    let pre: InstancePre<CallState> = linker.instantiate_pre(component).map_err(|e| {
+        one_line(&format!(
+            "imports something the host does not provide: {e:#}"
+        ))
+    })?;
     if let Ok(p) = AnalyzePluginPre::new(pre.clone()) {
         return Ok(PluginPre::Analyze(p));
     }
@@ -440,6 +490,53 @@ mod tests {
         }
         assert_eq!(PluginKind::parse("grader"), None);
         assert_eq!(PluginKind::parse("Analyze"), None);
+    }
+
+    fn compile_plain(bytes: &[u8]) -> String {
+        let engine = Engine::default();
+        match compile(&engine, bytes, "0", None) {
+            Ok(_) => "compiled".to_string(),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn load_errors_are_one_actionable_line() {
+        let readme = compile_plain(b"# PromptSculptor\n\nA prompt server.\n");
+        assert!(
+            readme.starts_with(
+                "not a WebAssembly file (35 bytes starting with \"# PromptSculptor\")"
+            ),
+            "{readme}"
+        );
+        assert!(readme.contains("plugin build"), "{readme}");
+        let core = compile_plain(b"\0asm\x01\0\0\0");
+        assert!(
+            core.starts_with("a core WebAssembly module, not a component"),
+            "{core}"
+        );
+        // A component header with garbage after it: wasmtime's reason, flattened.
+        let broken = compile_plain(b"\0asm\x0d\0\x01\0\xff\xff\xff");
+        assert!(broken.starts_with("not a valid component: "), "{broken}");
+        for e in [&readme, &core, &broken] {
+            assert!(!e.contains('\n') && !e.contains("  "), "one line: {e:?}");
+        }
+        assert_eq!(
+            compile_plain(b""),
+            "not a WebAssembly file (0 bytes starting with \"\"); a plugin is a Wasm component, e.g. from `promptsculptor plugin build`"
+        );
+    }
+
+    #[test]
+    fn one_line_flattens_and_bounds() {
+        assert_eq!(
+            one_line("bad magic number - expected=[\n    0x0,\n    0x61,\n]"),
+            "bad magic number - expected=[ 0x0, 0x61, ]"
+        );
+        let long = one_line(&"word ".repeat(500));
+        assert_eq!(long.chars().count(), MAX_ERROR_CHARS + 1);
+        assert!(long.ends_with('…'));
+        assert_eq!(one_line("short"), "short");
     }
 
     fn grade_manifest(name: &str, version: &str, description: &str) -> grader::GradeManifest {

@@ -3,34 +3,51 @@
 import re
 
 from componentize_py_types import Err
+from promptsculptor_kit import chat, keep_placeholders, protect, sentences, style
 from wit_world import exports
 from wit_world.exports import remixer
-from wit_world.imports import llm, log, styles, types
+from wit_world.imports import log, styles, types
 
 STYLES = [
-    types.StyleDefinition(
-        name="@NAME@-plain",
-        description="Plain words, short sentences",
-        instructions="Rewrite the prompt in plain English: short sentences, everyday words, active voice.",
-        examples=[types.StyleExample(before="Utilise {{doc}} to facilitate a summary.", after="Use {{doc}} to write a summary.")],
-    ),
-    types.StyleDefinition(
-        name="@NAME@-checklist",
-        description="The task as a numbered checklist",
-        instructions="Rewrite the prompt as a one-line goal followed by a numbered checklist of steps.",
-        examples=[types.StyleExample(before="Review {{code}} for bugs.", after="Goal: review {{code}}.\n1. Find bugs.")],
-    ),
+    style("@NAME@-plain", "Plain words, short sentences",
+          "Rewrite the prompt in plain English: short sentences, everyday words, active voice.",
+          [("Utilise {{doc}} to facilitate a summary.", "Use {{doc}} to help sum up.")]),
+    style("@NAME@-checklist", "The task as a numbered checklist",
+          "Rewrite the prompt as a one-line goal followed by a numbered checklist of steps.",
+          [("Review {{code}}. Find bugs.", "Goal: Review {{code}}.\n1. Find bugs.")]),
 ]
 
-# `{{name}}`, or a lone `{name}` not part of a larger brace group: the same
-# placeholders the server checks a remix for.
-PLACEHOLDER = re.compile(r"\{\{\s*[A-Za-z_][\w.-]*\s*\}\}|(?<!\{)\{[A-Za-z_][\w.-]*\}(?!\})")
+# The no-LLM `plain` rewrite: wordy phrases and their plain words.
+WORDY = [("utilise", "use"), ("utilize", "use"), ("facilitate", "help"), ("in order to", "to"),
+         ("prior to", "before"), ("commence", "start"), ("approximately", "about")]
 
 
-def keep_placeholders(original: str, text: str) -> str:
-    """Re-attach any {{variable}} of the original that the rewrite lost."""
-    missing = [p for p in dict.fromkeys(PLACEHOLDER.findall(original)) if p not in text]
-    return text if not missing else text.rstrip() + "\n\nInputs:\n" + "\n".join(f"- {p}" for p in missing)
+def plain(prompt: str) -> list:
+    """Plain words, then the same with one sentence per line."""
+    text, restore = protect(prompt)
+    done = []
+    for wordy, simple in WORDY:
+        pattern = re.compile(rf"\b{re.escape(wordy)}\b", re.IGNORECASE)
+        text, count = pattern.subn(lambda m: simple.capitalize() if m.group(0)[0].isupper() else simple, text)
+        if count:
+            done.append(f"{wordy}→{simple}")
+    said = f"Replaced {len(done)} wordy phrase(s): {', '.join(done)}" if done else "Found no wordy phrase to replace"
+    return [(restore(text), said),
+            (restore("\n".join(sentences(text))), f"{said}; put each sentence on its own line")]
+
+
+def checklist(prompt: str) -> list:
+    """A goal and numbered steps, then the same as a `- [ ]` checklist."""
+    text, restore = protect(prompt)
+    parts = sentences(text)
+    if not parts:
+        return []
+    goal, steps = parts[0], parts[1:]
+    said = f"Turned {len(parts)} sentence(s) into a goal and {len(steps)} step(s)"
+    numbered = "".join(f"\n{i}. {s}" for i, s in enumerate(steps, 1))
+    boxes = "".join(f"\n- [ ] {s}" for s in steps)
+    return [(restore(f"Goal: {goal}{numbered}"), f"{said}, numbered"),
+            (restore(f"Goal: {goal}{boxes}"), f"{said}, as a checklist")]
 
 
 class Remixer(exports.Remixer):
@@ -41,22 +58,28 @@ class Remixer(exports.Remixer):
         )
 
     def remix(self, request: remixer.RemixRequest) -> remixer.RemixResponse:
-        style = styles.get(request.style)
-        if style is None:
+        if not request.prompt.strip() or not 1 <= request.variants <= 5:
+            raise Err(types.PluginError_InvalidInput("need a prompt and 1 to 5 variants"))
+        found = styles.get(request.style)
+        if found is None:
             raise Err(types.PluginError_InvalidInput(f"unknown style {request.style!r}; see GET /api/v1/styles"))
-        variants = []
-        for _ in range(request.variants):
-            if request.use_llm:
-                system = (f"Rewrite the user's prompt; do not answer it. {style.instructions} "
-                          "Keep every {{placeholder}} exactly as written. Reply with the rewritten prompt only.")
-                chat = llm.ChatRequest(system=system, messages=[llm.Message(role=llm.Role.USER, content=request.prompt)],
-                                       temperature=None, max_tokens=None, json_schema=None)
-                try:
-                    text = llm.chat(chat).text
-                except Err as e:
-                    raise Err(types.PluginError_Llm(e.value))
-            else:
-                text = f"{style.instructions}\n\n{request.prompt}"  # no LLM: state the style as a directive
-            variants.append(keep_placeholders(request.prompt, text))
-        log.log(log.Level.DEBUG, f"remixed into {style.name}")
-        return remixer.RemixResponse(variants=variants, changes=[f"Rewrote the prompt in the {style.name} style."])
+        if request.use_llm:
+            system = (f"Rewrite the user's prompt; do not answer it. {found.instructions} "
+                      "Keep every {{placeholder}} exactly as written. Reply with the rewritten prompt only.")
+            variants = [keep_placeholders(request.prompt, chat(system, request.prompt))
+                        for _ in range(request.variants)]
+            log.log(log.Level.DEBUG, f"remixed into {found.name} with the LLM")
+            return remixer.RemixResponse(variants=variants,
+                                         changes=[f"Rewrote it with the LLM in the {found.name} style."])
+        # Without an LLM: rule-based rewrites, each one different, or a clear refusal.
+        forms = []
+        for text, change in (checklist if found.name.endswith("-checklist") else plain)(request.prompt):
+            if text != request.prompt and all(text != t for t, _ in forms):
+                forms.append((text, change))
+        if len(forms) < request.variants:
+            k = len(forms)
+            why = (f"without an LLM, no rule of {found.name} changes this prompt" if k == 0 else
+                   f"without an LLM, {found.name} has {k} distinct rewrite(s); ask for at most {k}")
+            raise Err(types.PluginError_InvalidInput(f"{why}, or set use_llm"))
+        forms = forms[:request.variants]
+        return remixer.RemixResponse(variants=[t for t, _ in forms], changes=[c for _, c in forms])
