@@ -179,8 +179,13 @@ fn assert_keeps_placeholders(r: &common::Resp, n: usize) -> Vec<String> {
 /// deterministic path. The server has a compile cache of its own, which the
 /// build is pointed at: the component is compiled once, by the build's check.
 async fn walkthrough(lang: &str, name: &str) {
-    let llm =
-        FakeLlm::start(|_, _| Reply::Text("Plainly: sum up {{doc}}. Say every risk.".into())).await;
+    // The second call answers the prompt instead of rewriting it (no
+    // variable left): the plugin's check sends one repair turn.
+    let llm = FakeLlm::start(|i, _| match i {
+        1 => Reply::Text("Sure! Here is a summary of the document.".into()),
+        _ => Reply::Text("Plainly: sum up {{doc}}. Say every risk.".into()),
+    })
+    .await;
     let cache = tempfile::tempdir().expect("cache dir");
     let cache_dir = cache.path().to_string_lossy().into_owned();
     let s = Server::start(
@@ -245,6 +250,23 @@ async fn walkthrough(lang: &str, name: &str) {
     assert!(
         sent.contains("plain English"),
         "the style's instructions reach the LLM: {sent}"
+    );
+
+    // The repair turn: the answer-instead-of-rewrite reply, then the repair
+    // instruction, and the repaired reply is served.
+    let r = s
+        .post(
+            "/api/v1/remix",
+            &json!({ "prompt": PROMPT, "style": format!("{name}-checklist"), "strategy": name, "use_llm": true }),
+        )
+        .await;
+    let vs = assert_keeps_placeholders(&r, 1);
+    assert!(vs[0].starts_with("Plainly: sum up {{doc}}."), "{}", vs[0]);
+    assert_eq!(r.json["usage"]["llm_calls"], 2, "{}", r.text);
+    let repair = all_text(&llm.received()[2].body);
+    assert!(
+        repair.contains("Sure! Here is a summary") && repair.contains("Rewrite the prompt itself"),
+        "the repair turn carries the reply and what to fix: {repair}"
     );
 
     assert_rule_based_remix(&s, name).await;

@@ -3,7 +3,7 @@
 import re
 
 from componentize_py_types import Err
-from promptsculptor_kit import chat, keep_placeholders, protect, sentences, style
+from promptsculptor_kit import Rejected, chat, keep_placeholders, placeholders, protect, sentences, style
 from wit_world import exports
 from wit_world.exports import remixer
 from wit_world.imports import log, styles, types
@@ -16,6 +16,8 @@ STYLES = [
           "Rewrite the prompt as a one-line goal followed by a numbered checklist of steps.",
           [("Review {{code}}. Find bugs.", "Goal: Review {{code}}.\n1. Find bugs.")]),
 ]
+
+REPAIR = "That answered the prompt. Rewrite the prompt itself, keeping every {{placeholder}}."
 
 # The no-LLM `plain` rewrite: wordy phrases and their plain words.
 WORDY = [("utilise", "use"), ("utilize", "use"), ("facilitate", "help"), ("in order to", "to"),
@@ -66,8 +68,16 @@ class Remixer(exports.Remixer):
         if request.use_llm:
             system = (f"Rewrite the user's prompt; do not answer it. {found.instructions} "
                       "Keep every {{placeholder}} exactly as written. Reply with the rewritten prompt only.")
-            variants = [keep_placeholders(request.prompt, chat(system, request.prompt))
-                        for _ in range(request.variants)]
+            literals = placeholders(request.prompt)
+
+            # A reply without any of the prompt's variables answered it instead of
+            # rewriting it: one repair turn. Any other loss is put back.
+            def check(reply: str) -> str:
+                if literals and not any(p in reply for p in literals):
+                    raise Rejected("it dropped every {{variable}}", REPAIR)
+                return keep_placeholders(request.prompt, reply)
+
+            variants = [chat(system, request.prompt, check=check) for _ in range(request.variants)]
             log.log(log.Level.DEBUG, f"remixed into {found.name} with the LLM")
             return remixer.RemixResponse(variants=variants,
                                          changes=[f"Rewrote it with the LLM in the {found.name} style."])

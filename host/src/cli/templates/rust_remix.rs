@@ -4,6 +4,7 @@ use promptsculptor_sdk::util::prompt::{mask, split_sentences};
 
 const PLAIN: &str = "Rewrite the prompt in plain English: short sentences, everyday words.";
 const CHECKLIST: &str = "Rewrite the prompt as a one-line goal and a numbered checklist.";
+const REPAIR: &str = "That answered the prompt. Rewrite the prompt itself, keeping every {{placeholder}}.";
 /// The no-LLM `plain` rewrite: wordy phrases and their plain words.
 const WORDY: &[(&str, &str)] = &[
     ("utilise", "use"), ("utilize", "use"), ("facilitate", "help"), ("in order to", "to"),
@@ -30,10 +31,17 @@ impl RemixPlugin for Plugin {
                  exactly as written. Reply with the rewritten prompt only.",
                 style.instructions
             );
+            // A reply without any of the prompt's variables answered it instead of
+            // rewriting it: one repair turn. Any other loss is put back.
+            let literals = remix::literals(&req.prompt);
+            let check = |reply: &str| match literals.is_empty() || literals.iter().any(|p| reply.contains(p)) {
+                true => Ok(restore_placeholders(&req.prompt, reply)),
+                false => Err(llm::Rejection::new("it dropped every {{variable}}", REPAIR)),
+            };
             let mut variants = Vec::new();
             for _ in 0..req.variants {
-                let text = llm::chat(&system, &req.prompt)?;
-                variants.push(restore_placeholders(&req.prompt, &text)); // never lose a {{variable}}
+                let request = llm::request(&system, &req.prompt);
+                variants.push(llm::round_trip(llm::call, request, check, llm::no_salvage)?);
             }
             let changes = vec![format!("Rewrote it with the LLM in the {} style.", style.name)];
             return Ok(RemixResponse { variants, changes });
