@@ -366,6 +366,59 @@ async fn python_walkthrough_new_build_remix_without_restart() {
     walkthrough("python", "kit-py-styles").await;
 }
 
+/// The README's "Writing a plugin" commands, run by bash as written, from a
+/// stand-in for the folder where `scripts/serve` runs (the test server's own
+/// folder: its `plugins/`, and the binary under `target/release`), with a
+/// fresh HOME. The only edit is the server's address for `localhost:8080`;
+/// the curl waits until the server lists the plugin, as a reader would.
+#[tokio::test]
+async fn readme_walkthrough_runs_as_written() {
+    let readme = std::fs::read_to_string(common::repo_root().join("README.md")).expect("README");
+    let section = &readme[readme.find("### Writing a plugin").expect("the section")..];
+    let start = section.find("```sh\n").expect("its sh block") + "```sh\n".len();
+    let block = &section[start..start + section[start..].find("```").expect("block end")];
+    let at = block.find("curl ").expect("the curl step");
+    let (setup, try_it) = block.split_at(at);
+
+    let s = Server::start(Options::default()).await;
+    let served_from = s.dir.path();
+    let bin = Path::new(env!("CARGO_BIN_EXE_promptsculptor"))
+        .parent()
+        .expect("bin dir");
+    std::fs::create_dir_all(served_from.join("target")).expect("target");
+    std::os::unix::fs::symlink(bin, served_from.join("target/release")).expect("symlink");
+    let desk = Desk::new();
+    let bash = |script: &str| {
+        let mut cmd = desk.kit();
+        cmd.env_remove("PROMPTSCULPTOR_PLUGINS_DIR")
+            .env("TMPDIR", desk.dir.path())
+            .current_dir(served_from);
+        // desk.kit() is `promptsculptor plugin`; the README is a shell script.
+        let mut sh = Command::new("bash");
+        for (k, v) in cmd.get_envs() {
+            match v {
+                Some(v) => sh.env(k, v),
+                None => sh.env_remove(k),
+            };
+        }
+        sh.current_dir(served_from)
+            .args(["-euo", "pipefail", "-c"])
+            .arg(script.replace("localhost:8080", s.base.trim_start_matches("http://")));
+        run(sh)
+    };
+    let out = bash(setup);
+    assert!(out.status.success(), "the README's setup and build failed");
+    wait_loaded(&s, "my-styles.wasm").await;
+    let out = bash(try_it);
+    assert!(out.status.success());
+    let answer: Value = serde_json::from_slice(&out.stdout).expect("JSON answer");
+    assert_eq!(
+        answer["variants"],
+        json!(["Use {{doc}} to help a summary."]),
+        "{answer}"
+    );
+}
+
 const ADMIN: &str = "kit-admin-key-4f2a";
 
 /// `plugin build` from the desk with extra environment.
