@@ -75,7 +75,7 @@ pub fn run(args: &NewArgs) -> anyhow::Result<i32> {
         );
     }
     println!(
-        "next:\n  cd {}\n  promptsculptor plugin build --plugins-dir <the server's plugins folder>",
+        "next:\n  cd {}\n  promptsculptor plugin build   # into $PROMPTSCULPTOR_PLUGINS_DIR, else ./plugins; or --plugins-dir DIR, --publish URL",
         root.display()
     );
     Ok(0)
