@@ -1,7 +1,8 @@
 //! The plugin authoring kit, for real: `plugin new` → `plugin build` into a
 //! running server's plugins folder → an answer from `/api/v1/remix`, without
-//! a restart; in Rust and (with componentize-py) in Python. Plus `plugin
-//! check` and the example style-pack.
+//! a restart; in Rust, (with componentize-py) in Python and (with jco and
+//! componentize-js) in JavaScript and TypeScript. Plus `plugin check` and
+//! the example style-pack.
 
 // A test crate: a failed unwrap, expect or panic is a failed test, and the
 // shared helpers in tests/common are not #[test] functions that clippy.toml's
@@ -71,6 +72,8 @@ impl Desk {
             .env_remove("PROMPTSCULPTOR_PLUGINS_DIR")
             .env_remove("PROMPTSCULPTOR_CACHE_DIR")
             .env_remove("PROMPTSCULPTOR_ADMIN_KEY")
+            .env_remove("PROMPTSCULPTOR_JCO")
+            .env_remove("PROMPTSCULPTOR_TSC")
             .env_remove("PROMPTSCULPTOR_PLUGIN_MEMORY_MB");
         cmd
     }
@@ -133,6 +136,30 @@ fn scaffold(desk: &Desk, name: &str, lang: &str) -> PathBuf {
             "the SDK copy carries the host's WIT version"
         );
     }
+    if lang == "js" || lang == "ts" {
+        let package: Value = serde_json::from_str(
+            &std::fs::read_to_string(project.join("package.json")).expect("package.json"),
+        )
+        .expect("package.json is JSON");
+        assert_eq!(package["name"], name);
+        assert_eq!(package["promptsculptor"]["world"], "remix-plugin");
+        assert_eq!(
+            package["devDependencies"]["@bytecodealliance/jco"], "1.35.0",
+            "{package}"
+        );
+        assert_eq!(
+            package["devDependencies"]["typescript"].is_string(),
+            lang == "ts",
+            "{package}"
+        );
+        let source = project.join(if lang == "ts" { "app.ts" } else { "app.js" });
+        assert!(source.is_file(), "{}", source.display());
+        let kit = std::fs::read_to_string(project.join("promptsculptor-kit.js")).expect("kit");
+        assert!(
+            kit.contains("from 'promptsculptor:plugin/llm@0.1.1'"),
+            "the kit imports the host's WIT version"
+        );
+    }
     project
 }
 
@@ -183,6 +210,11 @@ async fn walkthrough(lang: &str, name: &str) {
     // variable left): the plugin's check sends one repair turn.
     let llm = FakeLlm::start(|i, _| match i {
         1 => Reply::Text("Sure! Here is a summary of the document.".into()),
+        3 => Reply::Status(
+            400,
+            r#"{"error": {"message": "model not found", "type": "invalid_request_error"}}"#.into(),
+            None,
+        ),
         _ => Reply::Text("Plainly: sum up {{doc}}. Say every risk.".into()),
     })
     .await;
@@ -268,6 +300,17 @@ async fn walkthrough(lang: &str, name: &str) {
         repair.contains("Sure! Here is a summary") && repair.contains("Rewrite the prompt itself"),
         "the repair turn carries the reply and what to fix: {repair}"
     );
+
+    // A failed LLM call is the kit's plugin error llm(…): the provider's
+    // refusal, with its reason, not a plugin crash.
+    let r = s
+        .post(
+            "/api/v1/remix",
+            &json!({ "prompt": PROMPT, "style": format!("{name}-plain"), "strategy": name, "use_llm": true }),
+        )
+        .await;
+    let msg = r.assert_error(502, "llm_request_rejected");
+    assert!(msg.contains("model not found"), "{msg}");
 
     assert_rule_based_remix(&s, name).await;
 }
@@ -364,6 +407,103 @@ async fn python_walkthrough_new_build_remix_without_restart() {
         return;
     }
     walkthrough("python", "kit-py-styles").await;
+}
+
+/// Whether jco (and for TypeScript, tsc) is on PATH; when not, the test is
+/// skipped — unless scripts/test, which installs them, said they must be.
+fn js_kit_on_path(lang: &str) -> bool {
+    let tools: &[&str] = if lang == "ts" {
+        &["jco", "tsc"]
+    } else {
+        &["jco"]
+    };
+    if tools.iter().all(|t| on_path(t)) {
+        return true;
+    }
+    assert!(
+        std::env::var_os("PROMPTSCULPTOR_REQUIRE_JS_KIT").is_none(),
+        "{tools:?} not on PATH but PROMPTSCULPTOR_REQUIRE_JS_KIT is set"
+    );
+    eprintln!("skipped: {tools:?} not on PATH (scripts/test installs them into target/js-kit)");
+    false
+}
+
+#[tokio::test]
+async fn javascript_walkthrough_new_build_remix_without_restart() {
+    if js_kit_on_path("js") {
+        walkthrough("js", "kit-js-styles").await;
+    }
+}
+
+#[tokio::test]
+async fn typescript_walkthrough_new_build_remix_without_restart() {
+    if js_kit_on_path("ts") {
+        walkthrough("ts", "kit-ts-styles").await;
+    }
+}
+
+/// A TypeScript plugin is type-checked against the bindings generated from
+/// its WIT: every kind's template passes, and a type error stops the build
+/// before anything is compiled or installed.
+#[test]
+fn typescript_templates_type_check_and_a_type_error_stops_the_build() {
+    if !js_kit_on_path("ts") {
+        return;
+    }
+    let desk = Desk::new();
+    for kind in ["analyze", "create", "grade"] {
+        let name = format!("ts-{kind}");
+        let mut cmd = desk.kit();
+        cmd.args(["new", &name, "--kind", kind, "--lang", "ts"]);
+        assert!(run(cmd).status.success());
+        let project = desk.work().join(&name);
+        let package = std::fs::read_to_string(project.join("package.json")).expect("package");
+        assert!(
+            package.contains(&format!("\"world\": \"{kind}-plugin\"")),
+            "{package}"
+        );
+        let mut types = Command::new("jco");
+        types
+            .current_dir(&project)
+            .args(["guest-types", "wit", "-n", &format!("{kind}-plugin")])
+            .args(["-o", "types", "-q"]);
+        assert!(run(types).status.success());
+        let mut tsc = Command::new("tsc");
+        tsc.current_dir(&project).args(["--noEmit", "-p", "."]);
+        assert!(run(tsc).status.success(), "the {kind} template type-checks");
+    }
+
+    let mut cmd = desk.kit();
+    cmd.args(["new", "ts-broken", "--lang", "ts"]);
+    assert!(run(cmd).status.success());
+    let project = desk.work().join("ts-broken");
+    let app = std::fs::read_to_string(project.join("app.ts")).expect("app.ts");
+    assert!(app.contains("kind: 'remix'"));
+    std::fs::write(
+        project.join("app.ts"),
+        app.replace("kind: 'remix'", "kind: 'remixer'"),
+    )
+    .expect("write");
+    let plugins = desk.work().join("plugins");
+    let mut cmd = desk.kit();
+    cmd.arg("build")
+        .arg(&project)
+        .arg("--plugins-dir")
+        .arg(&plugins);
+    let out = run(cmd);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("\"remixer\"") && text(&out.stdout).contains("app.ts("),
+        "tsc names the bad value: {}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stderr).contains("the type check failed"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!project.join("build").exists(), "nothing was compiled");
+    assert!(!plugins.exists(), "nothing was installed");
 }
 
 /// The README's "Writing a plugin" commands, run by bash as written, from a

@@ -28,9 +28,11 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<i32> {
         build_rust(&project)?
     } else if project.join("app.py").is_file() {
         build_python(&project)?
+    } else if project.join("package.json").is_file() {
+        build_js(&project)?
     } else {
         bail!(
-            "{} is neither a Cargo crate (Cargo.toml) nor a Python plugin (app.py)",
+            "{} is not a plugin project: no Cargo.toml (Rust), app.py (Python) or package.json (JavaScript/TypeScript)",
             project.display()
         );
     };
@@ -331,4 +333,137 @@ fn build_python(project: &Path) -> anyhow::Result<PathBuf> {
         e.context("is componentize-py installed? `pip install componentize-py==0.25.1`, or set PROMPTSCULPTOR_COMPONENTIZE_PY")
     })?;
     Ok(out)
+}
+
+/// A JavaScript/TypeScript project's tool: `$<env>`, else the project's
+/// `node_modules/.bin/<tool>` (what `npm install` put there), else on PATH.
+fn node_tool(project: &Path, tool: &str, env: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(env) {
+        return PathBuf::from(path);
+    }
+    let local = project.join("node_modules/.bin").join(tool);
+    if local.is_file() {
+        local
+    } else {
+        PathBuf::from(tool)
+    }
+}
+
+/// Why a JavaScript tool would not run, and how to get it.
+fn missing_node_tool(project: &Path, tool: &str, env: &str) -> String {
+    format!(
+        "is {tool} installed? run `npm install` in {} (its package.json pins it), or set {env}",
+        project.display()
+    )
+}
+
+fn build_js(project: &Path) -> anyhow::Result<PathBuf> {
+    let manifest = project.join("package.json");
+    let package: serde_json::Value = std::fs::read_to_string(&manifest)
+        .with_context(|| format!("cannot read {}", manifest.display()))
+        .and_then(|text| {
+            serde_json::from_str(&text)
+                .with_context(|| format!("{} is not valid JSON", manifest.display()))
+        })?;
+    let world = package["promptsculptor"]["world"]
+        .as_str()
+        .unwrap_or("remix-plugin")
+        .to_string();
+    let source = ["app.ts", "app.js"]
+        .into_iter()
+        .find(|s| project.join(s).is_file())
+        .with_context(|| {
+            format!(
+                "{} has a package.json but no app.js or app.ts (the plugin's module)",
+                project.display()
+            )
+        })?;
+    if !project.join("wit").is_dir() {
+        bail!(
+            "{} has no wit/ folder (the plugin contract)",
+            project.display()
+        );
+    }
+    let jco = node_tool(project, "jco", "PROMPTSCULPTOR_JCO");
+    if source == "app.ts" {
+        // The typed bindings come from the project's own WIT on every build,
+        // so they cannot drift from what the component is checked against.
+        println!("==> {} guest-types wit -n {world} -o types", jco.display());
+        let mut cmd = Command::new(&jco);
+        cmd.current_dir(project)
+            .args(["guest-types", "wit", "-n", &world, "-o", "types", "-q"]);
+        run_with_progress(cmd, "jco guest-types")
+            .map_err(|e| e.context(missing_node_tool(project, "jco", "PROMPTSCULPTOR_JCO")))?;
+        let tsc = node_tool(project, "tsc", "PROMPTSCULPTOR_TSC");
+        println!("==> {} --noEmit -p . (type check)", tsc.display());
+        // tsc reports type errors on stdout: let them through as they are.
+        let status = Command::new(&tsc)
+            .current_dir(project)
+            .args(["--noEmit", "-p", "."])
+            .status()
+            .with_context(|| missing_node_tool(project, "tsc", "PROMPTSCULPTOR_TSC"))?;
+        if !status.success() {
+            bail!("the type check failed ({status}): fix the errors above");
+        }
+    }
+    let name = project
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "plugin".into());
+    let out_dir = project.join("build");
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    let out = out_dir.join(format!("{name}.wasm"));
+    println!(
+        "==> {} componentize {source} --wit wit -n {world} --bundle --disable http fetch-event -o {} (in {})",
+        jco.display(),
+        out.display(),
+        project.display()
+    );
+    // The host's interfaces are imports of the component, not modules to
+    // bundle: said so, the bundler does not warn about each of them.
+    let bundle_config = out_dir.join("promptsculptor-bundle.mjs");
+    std::fs::write(
+        &bundle_config,
+        "// Written by `promptsculptor plugin build`.\nexport default { external: [/^promptsculptor:/, /^wasi:/] };\n",
+    )
+    .with_context(|| format!("cannot write {}", bundle_config.display()))?;
+    let mut cmd = Command::new(&jco);
+    // --bundle: the module and what it imports (the kit) become one file.
+    // The host grants no HTTP: without --disable the component would import
+    // wasi:http and fail to load.
+    cmd.current_dir(project)
+        .args([
+            "componentize",
+            source,
+            "--wit",
+            "wit",
+            "-n",
+            &world,
+            "--bundle",
+        ])
+        .arg("--bundle-config")
+        .arg(&bundle_config)
+        .args(["--disable", "http", "fetch-event", "-o"])
+        .arg(&out);
+    run_with_progress(cmd, "jco componentize")
+        .map_err(|e| e.context(missing_node_tool(project, "jco", "PROMPTSCULPTOR_JCO")))?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_tool_comes_from_the_project_before_path() {
+        let project = tempfile::tempdir().expect("temp dir");
+        let env = "PROMPTSCULPTOR_TEST_NODE_TOOL_UNSET";
+        assert_eq!(node_tool(project.path(), "jco", env), PathBuf::from("jco"));
+        let bin = project.path().join("node_modules/.bin");
+        std::fs::create_dir_all(&bin).expect("bin");
+        std::fs::write(bin.join("jco"), "#!/bin/sh\n").expect("write");
+        assert_eq!(node_tool(project.path(), "jco", env), bin.join("jco"));
+        assert_eq!(node_tool(project.path(), "tsc", env), PathBuf::from("tsc"));
+    }
 }

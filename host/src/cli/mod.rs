@@ -21,7 +21,7 @@ pub use health::{HealthcheckArgs, run as healthcheck};
 /// Plugin subcommands.
 #[derive(Subcommand)]
 pub enum PluginCommand {
-    /// Create a ready-to-build plugin project (Rust or Python) with its own README.
+    /// Create a ready-to-build plugin project (Rust, Python, JavaScript or TypeScript) with its own README.
     New(NewArgs),
     /// Build a plugin project to a Wasm component, check it and install it atomically.
     Build(BuildArgs),
@@ -69,6 +69,21 @@ pub enum Lang {
     Rust,
     /// Python with componentize-py.
     Python,
+    /// JavaScript with jco / componentize-js.
+    Js,
+    /// TypeScript (type-checked by tsc) with jco / componentize-js.
+    Ts,
+}
+
+impl Lang {
+    fn display_name(self) -> &'static str {
+        match self {
+            Lang::Rust => "Rust",
+            Lang::Python => "Python",
+            Lang::Js => "JavaScript",
+            Lang::Ts => "TypeScript",
+        }
+    }
 }
 
 /// `plugin new`.
@@ -90,7 +105,7 @@ pub struct NewArgs {
 /// `plugin build`.
 #[derive(Args)]
 pub struct BuildArgs {
-    /// The plugin project (a Cargo crate, or a folder with app.py and wit/).
+    /// The plugin project (a Cargo crate; a folder with app.py, or package.json and app.js/app.ts, and wit/).
     #[arg(default_value = ".")]
     pub path: PathBuf,
     /// Plugins folder to install into; unset, `./plugins` (the server's

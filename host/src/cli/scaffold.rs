@@ -19,6 +19,18 @@ pub use embedded::WIT_VERSION;
 /// Where a Rust project keeps its copy of the SDK, relative to its root.
 const SDK_DIR: &str = "sdk";
 
+/// The npm packages a JavaScript/TypeScript project builds with, pinned to
+/// the versions this binary's tests build with (scripts/test installs them
+/// from a project scaffolded by this very code).
+pub const JCO_VERSION: &str = "1.35.0";
+/// componentize-js, which jco drives.
+pub const COMPONENTIZE_JS_VERSION: &str = "0.23.0";
+/// The type checker of TypeScript projects.
+pub const TYPESCRIPT_VERSION: &str = "7.0.2";
+/// jco 1.35.0 with preview2-shim 0.26.1 cannot read a `wit/` folder
+/// ("failed to get path metadata"); 0.26.0 can.
+const PREVIEW2_SHIM_VERSION: &str = "0.26.0";
+
 pub fn run(args: &NewArgs) -> anyhow::Result<i32> {
     let name = args.name.as_str();
     // Style names are `<name>-checklist` etc. and must stay within 64 chars;
@@ -45,6 +57,7 @@ pub fn run(args: &NewArgs) -> anyhow::Result<i32> {
     let files = match args.lang {
         Lang::Rust => rust_files(name, args.kind),
         Lang::Python => python_files(name, args.kind),
+        Lang::Js | Lang::Ts => js_files(name, args.kind, args.lang),
     };
     for (rel, text) in &files {
         let path = root.join(rel);
@@ -57,10 +70,7 @@ pub fn run(args: &NewArgs) -> anyhow::Result<i32> {
     println!(
         "created {} plugin '{name}' ({}) in {}",
         args.kind.as_str(),
-        match args.lang {
-            Lang::Rust => "Rust",
-            Lang::Python => "Python",
-        },
+        args.lang.display_name(),
         root.display()
     );
     for (rel, _) in &files {
@@ -74,8 +84,14 @@ pub fn run(args: &NewArgs) -> anyhow::Result<i32> {
             "  {SDK_DIR}/  (promptsculptor-sdk for WIT promptsculptor:plugin@{WIT_VERSION}, from this binary)"
         );
     }
+    let setup = match args.lang {
+        Lang::Js | Lang::Ts => {
+            "\n  npm install                   # jco and componentize-js (~30 s)"
+        }
+        Lang::Rust | Lang::Python => "",
+    };
     println!(
-        "next:\n  cd {}\n  promptsculptor plugin build   # into $PROMPTSCULPTOR_PLUGINS_DIR, else ./plugins; or --plugins-dir DIR, --publish URL",
+        "next:\n  cd {}{setup}\n  promptsculptor plugin build   # into $PROMPTSCULPTOR_PLUGINS_DIR, else ./plugins; or --plugins-dir DIR, --publish URL",
         root.display()
     );
     Ok(0)
@@ -178,4 +194,96 @@ fn python_files(name: &str, kind: Kind) -> Vec<(String, String)> {
             include_str!("templates/gitignore").into(),
         ),
     ]
+}
+
+/// A JavaScript or TypeScript project: the module, the kit, the WIT (jco
+/// reads it at build time) and a package.json pinning the build tools.
+fn js_files(name: &str, kind: Kind, lang: Lang) -> Vec<(String, String)> {
+    let ts = lang == Lang::Ts;
+    let (source, app) = match (kind, ts) {
+        (Kind::Analyze, false) => ("app.js", include_str!("templates/js_analyze.js")),
+        (Kind::Remix, false) => ("app.js", include_str!("templates/js_remix.js")),
+        (Kind::Create, false) => ("app.js", include_str!("templates/js_create.js")),
+        (Kind::Grade, false) => ("app.js", include_str!("templates/js_grade.js")),
+        (Kind::Analyze, true) => ("app.ts", include_str!("templates/ts_analyze.ts")),
+        (Kind::Remix, true) => ("app.ts", include_str!("templates/ts_remix.ts")),
+        (Kind::Create, true) => ("app.ts", include_str!("templates/ts_create.ts")),
+        (Kind::Grade, true) => ("app.ts", include_str!("templates/ts_grade.ts")),
+    };
+    let mut dev = vec![
+        ("@bytecodealliance/componentize-js", COMPONENTIZE_JS_VERSION),
+        ("@bytecodealliance/jco", JCO_VERSION),
+    ];
+    if ts {
+        dev.push(("typescript", TYPESCRIPT_VERSION));
+    }
+    let dev = dev
+        .iter()
+        .map(|(package, version)| format!("    \"{package}\": \"{version}\""))
+        .collect::<Vec<_>>()
+        .join(",\n");
+    let js = |template: &str| {
+        fill(template, name, kind, "")
+            .replace("@LANG_NAME@", lang.display_name())
+            .replace("@SOURCE@", source)
+            .replace("@DEV_DEPENDENCIES@", &dev)
+            .replace("@JCO_VERSION@", JCO_VERSION)
+            .replace("@COMPONENTIZE_JS_VERSION@", COMPONENTIZE_JS_VERSION)
+            .replace("@PREVIEW2_SHIM_VERSION@", PREVIEW2_SHIM_VERSION)
+            .replace(
+                "@TS_SETUP@",
+                &if ts {
+                    format!(", TypeScript {TYPESCRIPT_VERSION}")
+                } else {
+                    String::new()
+                },
+            )
+            .replace(
+                "@TS_TYPES@",
+                if ts {
+                    "\nThe typed bindings of the world are generated from `wit/` into `types/` by\n`npm run types` (and by every build); `tsconfig.json` includes them.\n"
+                } else {
+                    ""
+                },
+            )
+            .replace(
+                "@TS_BUILD@",
+                if ts {
+                    "generates `types/` from `wit/`, type-checks with `tsc --noEmit` (a type\nerror stops the build), "
+                } else {
+                    ""
+                },
+            )
+    };
+    let mut files = vec![
+        (source.to_string(), js(app)),
+        (
+            "promptsculptor-kit.js".into(),
+            js(include_str!("templates/js_kit.js")),
+        ),
+        (
+            "package.json".into(),
+            js(include_str!("templates/js_package.json")),
+        ),
+        ("wit/plugin.wit".into(), WIT.into()),
+        (
+            "README.md".into(),
+            js(include_str!("templates/README_js.md")),
+        ),
+        (
+            ".gitignore".into(),
+            include_str!("templates/js_gitignore").into(),
+        ),
+    ];
+    if ts {
+        files.push((
+            "promptsculptor-kit.d.ts".into(),
+            js(include_str!("templates/js_kit.d.ts")),
+        ));
+        files.push((
+            "tsconfig.json".into(),
+            include_str!("templates/ts_tsconfig.json").into(),
+        ));
+    }
+    files
 }
