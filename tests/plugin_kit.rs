@@ -506,6 +506,181 @@ fn typescript_templates_type_check_and_a_type_error_stops_the_build() {
     assert!(!plugins.exists(), "nothing was installed");
 }
 
+/// The analyze, create and grade scaffolds, built and answering through
+/// their endpoints: Rust for every kind; JavaScript and Python for the
+/// newest world (grade). The JavaScript analyze and create templates are
+/// their TypeScript twins without the types, which are type-checked above;
+/// each interpreter build costs ~30 s, so not every pair runs.
+#[tokio::test]
+async fn every_kind_scaffold_builds_and_answers() {
+    let mut builds = vec![("rust", "analyze"), ("rust", "create"), ("rust", "grade")];
+    if js_kit_on_path("js") {
+        builds.push(("js", "grade"));
+    }
+    if on_path("componentize-py") {
+        builds.push(("python", "grade"));
+    } else {
+        assert!(std::env::var_os("PROMPTSCULPTOR_REQUIRE_PYTHON_KIT").is_none());
+    }
+    let cache = tempfile::tempdir().expect("cache dir");
+    let s = Server::start(
+        Options::default().env("PROMPTSCULPTOR_CACHE_DIR", &cache.path().to_string_lossy()),
+    )
+    .await;
+    let desk = Desk::new();
+    for (lang, kind) in builds {
+        let name = format!("kit-{lang}-{kind}");
+        let mut cmd = desk.kit();
+        cmd.args(["new", &name, "--kind", kind, "--lang", lang]);
+        assert!(run(cmd).status.success());
+        let mut cmd = desk.kit();
+        cmd.arg("build")
+            .arg(desk.work().join(&name))
+            .arg("--plugins-dir")
+            .arg(s.plugins_dir())
+            .env("PROMPTSCULPTOR_CACHE_DIR", cache.path());
+        assert!(run(cmd).status.success(), "{lang} {kind}: plugin build");
+        let file = std::fs::read_dir(s.plugins_dir())
+            .expect("plugins dir")
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .find(|f| f == &format!("{name}.wasm"))
+            .expect("installed under the manifest name");
+        let row = wait_loaded(&s, &file).await;
+        let what = format!("{lang} {kind}: {row}");
+        match kind {
+            "analyze" => {
+                assert_eq!(row["kind"], "analyze", "{what}");
+                let r = s
+                    .post(
+                        "/api/v1/analyze",
+                        &json!({ "prompt": "Write about {{topic}}.", "strategy": name, "use_llm": false }),
+                    )
+                    .await;
+                assert_eq!(r.status, 200, "{what}: {}", r.text);
+                assert_eq!(
+                    r.json["issues"][0]["code"], "too-short",
+                    "{what}: {}",
+                    r.text
+                );
+                assert_eq!(
+                    r.json["stats"]["variables"],
+                    json!(["topic"]),
+                    "{what}: {}",
+                    r.text
+                );
+            }
+            "create" => {
+                assert_eq!(row["kind"], "create", "{what}");
+                let r = s
+                    .post(
+                        "/api/v1/create",
+                        &json!({ "goal": "Classify tickets by urgency", "variables": ["ticket"], "constraints": ["One word"], "strategy": name, "use_llm": false }),
+                    )
+                    .await;
+                assert_eq!(r.status, 200, "{what}: {}", r.text);
+                let prompt = r.json["prompt"].as_str().unwrap_or_default();
+                for part in [
+                    "Your task: Classify tickets by urgency",
+                    "- One word",
+                    "<ticket>\n{{ticket}}\n</ticket>",
+                ] {
+                    assert!(prompt.contains(part), "{what}: {part:?} in {prompt:?}");
+                }
+            }
+            _ => {
+                assert_eq!(row["kind"], "grade", "{what}");
+                let grade = |config: Value| {
+                    json!({
+                        "prompts": [{ "id": "a", "prompt": "Describe {{product}} briefly." }],
+                        "cases": [{ "id": "c1", "vars": { "product": "a kettle" },
+                                    "output": "A kettle boils water and sings loudly.",
+                                    "assert": [{ "type": "grader", "value": name, "config": config }] }]
+                    })
+                };
+                let r = s
+                    .post("/api/v1/evaluate", &grade(json!({ "max_words": 3 })))
+                    .await;
+                assert_eq!(r.status, 200, "{what}: {}", r.text);
+                let result = &r.json["results"][0];
+                let a = &result["assertions"][0];
+                assert_eq!(a["pass"], false, "{what}: {result}");
+                // 3/7 is under the assertion's default threshold (0.5).
+                assert_eq!(a["reason"], "7 words; at most 3 pass", "{what}: {result}");
+                let score = result["score"].as_f64().unwrap_or(-1.0);
+                assert!((score - 3.0 / 7.0).abs() < 1e-9, "{what}: {result}");
+                let r = s
+                    .post("/api/v1/evaluate", &grade(json!({ "max_words": "five" })))
+                    .await;
+                assert_eq!(r.status, 200, "{what}: {}", r.text);
+                let error = &r.json["results"][0]["error"];
+                assert_eq!(error["code"], "validation_failed", "{what}: {error}");
+                assert!(
+                    error["message"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains("config.max_words must be a positive integer"),
+                    "{what}: {error}"
+                );
+            }
+        }
+    }
+}
+
+/// A JavaScript project the build cannot handle gets one clear reason and
+/// nothing installed: no jco anywhere, a package.json that is not JSON, no
+/// module to build. Needs no JavaScript tools.
+#[test]
+fn javascript_build_failures_say_what_to_do() {
+    let desk = Desk::new();
+    let mut cmd = desk.kit();
+    cmd.args(["new", "js-lost", "--lang", "js"]);
+    assert!(run(cmd).status.success());
+    let project = desk.work().join("js-lost");
+    let plugins = desk.work().join("plugins");
+    let build = |path: &str| {
+        let mut cmd = desk.kit();
+        cmd.arg("build")
+            .arg(&project)
+            .arg("--plugins-dir")
+            .arg(&plugins)
+            .env("PATH", path);
+        run(cmd)
+    };
+    // A PATH with nothing on it (a global jco could sit in /usr/bin), and
+    // no node_modules in the project.
+    let nothing = desk.dir.path().join("no-tools");
+    std::fs::create_dir_all(&nothing).expect("dir");
+    let nothing = nothing.to_string_lossy().into_owned();
+    let out = build(&nothing);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("is jco installed? run `npm install` in")
+            && stderr.contains("or set PROMPTSCULPTOR_JCO"),
+        "{stderr}"
+    );
+
+    std::fs::write(project.join("package.json"), "{ not json").expect("write");
+    let out = build(&nothing);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("package.json is not valid JSON"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    std::fs::write(project.join("package.json"), "{}").expect("write");
+    std::fs::remove_file(project.join("app.js")).expect("remove");
+    let out = build(&nothing);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("has a package.json but no app.js or app.ts"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!plugins.exists(), "nothing was installed");
+}
+
 /// The README's "Writing a plugin" commands, run by bash as written, from a
 /// stand-in for the folder where `scripts/serve` runs (the test server's own
 /// folder: its `plugins/`, and the binary under `target/release`), with a

@@ -299,15 +299,20 @@ fn componentize_py() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("componentize-py"))
 }
 
-fn build_python(project: &Path) -> anyhow::Result<PathBuf> {
-    let world = python_world(project);
-    let wit = project.join("wit");
-    if !wit.is_dir() {
+/// Python and JavaScript projects carry the contract their tool reads.
+fn require_wit(project: &Path) -> anyhow::Result<()> {
+    if !project.join("wit").is_dir() {
         bail!(
             "{} has no wit/ folder (the plugin contract)",
             project.display()
         );
     }
+    Ok(())
+}
+
+/// `build/<project folder>.wasm`, its folder created: where a Python or
+/// JavaScript tool writes the component.
+fn output_file(project: &Path) -> anyhow::Result<PathBuf> {
     let name = project
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -315,7 +320,14 @@ fn build_python(project: &Path) -> anyhow::Result<PathBuf> {
     let out_dir = project.join("build");
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("cannot create {}", out_dir.display()))?;
-    let out = out_dir.join(format!("{name}.wasm"));
+    Ok(out_dir.join(format!("{name}.wasm")))
+}
+
+fn build_python(project: &Path) -> anyhow::Result<PathBuf> {
+    let world = python_world(project);
+    let wit = project.join("wit");
+    require_wit(project)?;
+    let out = output_file(project)?;
     let tool = componentize_py();
     println!(
         "==> {} -d wit -w {world} componentize app -o {} (in {})",
@@ -378,12 +390,7 @@ fn build_js(project: &Path) -> anyhow::Result<PathBuf> {
                 project.display()
             )
         })?;
-    if !project.join("wit").is_dir() {
-        bail!(
-            "{} has no wit/ folder (the plugin contract)",
-            project.display()
-        );
-    }
+    require_wit(project)?;
     let jco = node_tool(project, "jco", "PROMPTSCULPTOR_JCO");
     if source == "app.ts" {
         // The typed bindings come from the project's own WIT on every build,
@@ -406,14 +413,7 @@ fn build_js(project: &Path) -> anyhow::Result<PathBuf> {
             bail!("the type check failed ({status}): fix the errors above");
         }
     }
-    let name = project
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "plugin".into());
-    let out_dir = project.join("build");
-    std::fs::create_dir_all(&out_dir)
-        .with_context(|| format!("cannot create {}", out_dir.display()))?;
-    let out = out_dir.join(format!("{name}.wasm"));
+    let out = output_file(project)?;
     println!(
         "==> {} componentize {source} --wit wit -n {world} --bundle --disable http fetch-event -o {} (in {})",
         jco.display(),
@@ -422,7 +422,7 @@ fn build_js(project: &Path) -> anyhow::Result<PathBuf> {
     );
     // The host's interfaces are imports of the component, not modules to
     // bundle: said so, the bundler does not warn about each of them.
-    let bundle_config = out_dir.join("promptsculptor-bundle.mjs");
+    let bundle_config = project.join("build/promptsculptor-bundle.mjs");
     std::fs::write(
         &bundle_config,
         "// Written by `promptsculptor plugin build`.\nexport default { external: [/^promptsculptor:/, /^wasi:/] };\n",

@@ -22,11 +22,11 @@ const SDK_DIR: &str = "sdk";
 /// The npm packages a JavaScript/TypeScript project builds with, pinned to
 /// the versions this binary's tests build with (scripts/test installs them
 /// from a project scaffolded by this very code).
-pub const JCO_VERSION: &str = "1.35.0";
+const JCO_VERSION: &str = "1.35.0";
 /// componentize-js, which jco drives.
-pub const COMPONENTIZE_JS_VERSION: &str = "0.23.0";
+const COMPONENTIZE_JS_VERSION: &str = "0.23.0";
 /// The type checker of TypeScript projects.
-pub const TYPESCRIPT_VERSION: &str = "7.0.2";
+const TYPESCRIPT_VERSION: &str = "7.0.2";
 /// jco 1.35.0 with preview2-shim 0.26.1 cannot read a `wit/` folder
 /// ("failed to get path metadata"); 0.26.0 can.
 const PREVIEW2_SHIM_VERSION: &str = "0.26.0";
