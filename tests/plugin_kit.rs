@@ -228,6 +228,19 @@ async fn walkthrough(lang: &str, name: &str) {
     .await;
     let desk = Desk::new();
     let project = scaffold(&desk, name, lang);
+    if lang == "ts" {
+        // As the project's README says: `npm install`, here `npm ci` (the
+        // scaffold's lockfile, exactly). The registry cache is shared like
+        // CARGO_HOME (scripts/plugin-kits filled it); the project's own
+        // node_modules/.bin then comes before the suite's tools on PATH.
+        let real_home = PathBuf::from(std::env::var_os("HOME").expect("HOME"));
+        let mut npm = Command::new("npm");
+        npm.current_dir(&project)
+            .args(["ci", "--no-audit", "--no-fund", "--prefer-offline"])
+            .env("HOME", desk.home())
+            .env("npm_config_cache", real_home.join(".npm"));
+        assert!(run(npm).status.success(), "npm ci in the scaffold");
+    }
 
     let started = Instant::now();
     let mut cmd = desk.kit();
@@ -248,6 +261,13 @@ async fn walkthrough(lang: &str, name: &str) {
         stdout.contains(&cache_dir),
         "says where the compiled code went: {stdout}"
     );
+    if lang == "ts" {
+        let local = project.join("node_modules/.bin/jco");
+        assert!(
+            stdout.contains(&format!("==> {} componentize", local.display())),
+            "the project's own jco: {stdout}"
+        );
+    }
     let row = wait_loaded(&s, &format!("{name}.wasm")).await;
     eprintln!(
         "{lang}: built and loaded in {:.1} s",

@@ -20,8 +20,12 @@ pub use embedded::WIT_VERSION;
 const SDK_DIR: &str = "sdk";
 
 /// The npm packages a JavaScript/TypeScript project builds with, pinned to
-/// the versions this binary's tests build with (scripts/test installs them
-/// from a project scaffolded by this very code).
+/// the versions this binary's tests build with (scripts/plugin-kits installs
+/// them from a project scaffolded by this very code). Changing one means
+/// regenerating `templates/js_package-lock.json`: scaffold a TS project,
+/// delete its lockfile, `npm install`, copy the lockfile back with the
+/// project's name as `@NAME@` and the root's devDependencies as
+/// `@LOCK_DEV_DEPENDENCIES@` (a unit test checks the root matches).
 const JCO_VERSION: &str = "1.35.0";
 /// componentize-js, which jco drives.
 const COMPONENTIZE_JS_VERSION: &str = "0.23.0";
@@ -217,16 +221,20 @@ fn js_files(name: &str, kind: Kind, lang: Lang) -> Vec<(String, String)> {
     if ts {
         dev.push(("typescript", TYPESCRIPT_VERSION));
     }
-    let dev = dev
-        .iter()
-        .map(|(package, version)| format!("    \"{package}\": \"{version}\""))
-        .collect::<Vec<_>>()
-        .join(",\n");
+    // The same list in package.json and at the lockfile's root, indented for each.
+    let dev_list = |indent: &str| {
+        dev.iter()
+            .map(|(package, version)| format!("{indent}\"{package}\": \"{version}\""))
+            .collect::<Vec<_>>()
+            .join(",\n")
+    };
+    let (dev, lock_dev) = (dev_list("    "), dev_list("        "));
     let js = |template: &str| {
         fill(template, name, kind, "")
             .replace("@LANG_NAME@", lang.display_name())
             .replace("@SOURCE@", source)
             .replace("@DEV_DEPENDENCIES@", &dev)
+            .replace("@LOCK_DEV_DEPENDENCIES@", &lock_dev)
             .replace("@JCO_VERSION@", JCO_VERSION)
             .replace("@COMPONENTIZE_JS_VERSION@", COMPONENTIZE_JS_VERSION)
             .replace("@PREVIEW2_SHIM_VERSION@", PREVIEW2_SHIM_VERSION)
@@ -265,6 +273,14 @@ fn js_files(name: &str, kind: Kind, lang: Lang) -> Vec<(String, String)> {
             "package.json".into(),
             js(include_str!("templates/js_package.json")),
         ),
+        // Every transitive version as the suite tested it: jco's own
+        // dependencies have ranges, and one release in them (preview2-shim
+        // 0.26.1) already broke the build once. TypeScript is in it for JS
+        // projects too, as a dependency of jco.
+        (
+            "package-lock.json".into(),
+            js(include_str!("templates/js_package-lock.json")),
+        ),
         ("wit/plugin.wit".into(), WIT.into()),
         (
             "README.md".into(),
@@ -286,4 +302,65 @@ fn js_files(name: &str, kind: Kind, lang: Lang) -> Vec<(String, String)> {
         ));
     }
     files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(files: &[(String, String)], name: &str) -> serde_json::Value {
+        let (_, text) = files.iter().find(|(rel, _)| rel == name).expect(name);
+        serde_json::from_str(text).expect("valid JSON")
+    }
+
+    #[test]
+    fn every_template_is_filled() {
+        let left = regex::Regex::new("@[A-Z_]+@").expect("regex");
+        for kind in [Kind::Analyze, Kind::Remix, Kind::Create, Kind::Grade] {
+            let projects = [
+                rust_files("p", kind),
+                python_files("p", kind),
+                js_files("p", kind, Lang::Js),
+                js_files("p", kind, Lang::Ts),
+            ];
+            for (rel, text) in projects.iter().flatten() {
+                assert!(
+                    !left.is_match(text),
+                    "{kind:?} {rel}: {:?}",
+                    left.find(text)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_lockfile_pins_what_package_json_asks_for() {
+        for lang in [Lang::Js, Lang::Ts] {
+            let files = js_files("my-kit", Kind::Remix, lang);
+            let package = json(&files, "package.json");
+            let lock = json(&files, "package-lock.json");
+            assert_eq!(lock["name"], "my-kit");
+            assert_eq!(lock["packages"][""]["name"], "my-kit");
+            assert_eq!(lock["packages"][""]["version"], package["version"]);
+            assert_eq!(
+                lock["packages"][""]["devDependencies"], package["devDependencies"],
+                "{lang:?}"
+            );
+            let locked = |p: &str| lock["packages"][format!("node_modules/{p}")]["version"].clone();
+            assert_eq!(locked("@bytecodealliance/jco"), JCO_VERSION);
+            assert_eq!(
+                locked("@bytecodealliance/componentize-js"),
+                COMPONENTIZE_JS_VERSION
+            );
+            assert_eq!(locked("typescript"), TYPESCRIPT_VERSION);
+            assert_eq!(
+                locked("@bytecodealliance/preview2-shim"),
+                PREVIEW2_SHIM_VERSION
+            );
+            assert_eq!(
+                package["overrides"]["@bytecodealliance/preview2-shim"],
+                PREVIEW2_SHIM_VERSION
+            );
+        }
+    }
 }
