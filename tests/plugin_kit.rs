@@ -286,14 +286,10 @@ async fn walkthrough(lang: &str, name: &str) {
         assert_eq!(style.json["source"], format!("plugin:{name}"));
     }
 
+    let with_llm = |style: &str| json!({ "prompt": PROMPT, "style": format!("{name}-{style}"), "strategy": name, "use_llm": true });
     // LLM path: the fake's reply drops {{ audience }} and {lang}; the plugin
     // puts them back.
-    let r = s
-        .post(
-            "/api/v1/remix",
-            &json!({ "prompt": PROMPT, "style": format!("{name}-plain"), "strategy": name, "use_llm": true }),
-        )
-        .await;
+    let r = s.post("/api/v1/remix", &with_llm("plain")).await;
     let vs = assert_keeps_placeholders(&r, 1);
     assert!(vs[0].starts_with("Plainly: sum up {{doc}}."), "{}", vs[0]);
     assert_eq!(r.json["strategy"]["name"], name);
@@ -306,12 +302,7 @@ async fn walkthrough(lang: &str, name: &str) {
 
     // The repair turn: the answer-instead-of-rewrite reply, then the repair
     // instruction, and the repaired reply is served.
-    let r = s
-        .post(
-            "/api/v1/remix",
-            &json!({ "prompt": PROMPT, "style": format!("{name}-checklist"), "strategy": name, "use_llm": true }),
-        )
-        .await;
+    let r = s.post("/api/v1/remix", &with_llm("checklist")).await;
     let vs = assert_keeps_placeholders(&r, 1);
     assert!(vs[0].starts_with("Plainly: sum up {{doc}}."), "{}", vs[0]);
     assert_eq!(r.json["usage"]["llm_calls"], 2, "{}", r.text);
@@ -323,12 +314,7 @@ async fn walkthrough(lang: &str, name: &str) {
 
     // A failed LLM call is the kit's plugin error llm(…): the provider's
     // refusal, with its reason, not a plugin crash.
-    let r = s
-        .post(
-            "/api/v1/remix",
-            &json!({ "prompt": PROMPT, "style": format!("{name}-plain"), "strategy": name, "use_llm": true }),
-        )
-        .await;
+    let r = s.post("/api/v1/remix", &with_llm("plain")).await;
     let msg = r.assert_error(502, "llm_request_rejected");
     assert!(msg.contains("model not found"), "{msg}");
 
