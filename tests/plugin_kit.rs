@@ -402,48 +402,41 @@ fn on_path(tool: &str) -> bool {
 
 #[tokio::test]
 async fn python_walkthrough_new_build_remix_without_restart() {
-    if !on_path("componentize-py") {
-        // scripts/test installs componentize-py and sets this: there the
-        // Python kit is part of the suite and must not be skipped silently.
-        assert!(
-            std::env::var_os("PROMPTSCULPTOR_REQUIRE_PYTHON_KIT").is_none(),
-            "componentize-py is not on PATH but PROMPTSCULPTOR_REQUIRE_PYTHON_KIT is set"
-        );
-        eprintln!("skipped: componentize-py is not on PATH (scripts/test installs it)");
-        return;
+    if kit_on_path("python") {
+        walkthrough("python", "kit-py-styles").await;
     }
-    walkthrough("python", "kit-py-styles").await;
 }
 
-/// Whether jco (and for TypeScript, tsc) is on PATH; when not, the test is
-/// skipped — unless scripts/test, which installs them, said they must be.
-fn js_kit_on_path(lang: &str) -> bool {
-    let tools: &[&str] = if lang == "ts" {
-        &["jco", "tsc"]
-    } else {
-        &["jco"]
+/// Whether a language's build tools are on PATH (Python: componentize-py;
+/// JavaScript: jco; TypeScript: jco and tsc). When not, the test is skipped
+/// — unless scripts/test, which installs them, said they must be there.
+fn kit_on_path(lang: &str) -> bool {
+    let (tools, require): (&[&str], &str) = match lang {
+        "python" => (&["componentize-py"], "PROMPTSCULPTOR_REQUIRE_PYTHON_KIT"),
+        "ts" => (&["jco", "tsc"], "PROMPTSCULPTOR_REQUIRE_JS_KIT"),
+        _ => (&["jco"], "PROMPTSCULPTOR_REQUIRE_JS_KIT"),
     };
     if tools.iter().all(|t| on_path(t)) {
         return true;
     }
     assert!(
-        std::env::var_os("PROMPTSCULPTOR_REQUIRE_JS_KIT").is_none(),
-        "{tools:?} not on PATH but PROMPTSCULPTOR_REQUIRE_JS_KIT is set"
+        std::env::var_os(require).is_none(),
+        "{tools:?} not on PATH but {require} is set"
     );
-    eprintln!("skipped: {tools:?} not on PATH (scripts/test installs them into target/js-kit)");
+    eprintln!("skipped: {tools:?} not on PATH (scripts/plugin-kits installs them under target/)");
     false
 }
 
 #[tokio::test]
 async fn javascript_walkthrough_new_build_remix_without_restart() {
-    if js_kit_on_path("js") {
+    if kit_on_path("js") {
         walkthrough("js", "kit-js-styles").await;
     }
 }
 
 #[tokio::test]
 async fn typescript_walkthrough_new_build_remix_without_restart() {
-    if js_kit_on_path("ts") {
+    if kit_on_path("ts") {
         walkthrough("ts", "kit-ts-styles").await;
     }
 }
@@ -453,7 +446,7 @@ async fn typescript_walkthrough_new_build_remix_without_restart() {
 /// before anything is compiled or installed.
 #[test]
 fn typescript_templates_type_check_and_a_type_error_stops_the_build() {
-    if !js_kit_on_path("ts") {
+    if !kit_on_path("ts") {
         return;
     }
     let desk = Desk::new();
@@ -520,13 +513,11 @@ fn typescript_templates_type_check_and_a_type_error_stops_the_build() {
 #[tokio::test]
 async fn every_kind_scaffold_builds_and_answers() {
     let mut builds = vec![("rust", "analyze"), ("rust", "create"), ("rust", "grade")];
-    if js_kit_on_path("js") {
+    if kit_on_path("js") {
         builds.push(("js", "grade"));
     }
-    if on_path("componentize-py") {
+    if kit_on_path("python") {
         builds.push(("python", "grade"));
-    } else {
-        assert!(std::env::var_os("PROMPTSCULPTOR_REQUIRE_PYTHON_KIT").is_none());
     }
     let cache = tempfile::tempdir().expect("cache dir");
     let s = Server::start(
@@ -657,33 +648,26 @@ fn javascript_build_failures_say_what_to_do() {
     let nothing = desk.dir.path().join("no-tools");
     std::fs::create_dir_all(&nothing).expect("dir");
     let nothing = nothing.to_string_lossy().into_owned();
-    let out = build(&nothing);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("is jco installed? run `npm install` in")
-            && stderr.contains("or set PROMPTSCULPTOR_JCO"),
-        "{stderr}"
-    );
+    // Exit code 1 and the reason on stderr.
+    let refused = |needles: &[&str]| {
+        let out = build(&nothing);
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = text(&out.stderr);
+        for needle in needles {
+            assert!(stderr.contains(needle), "{needle} in {stderr}");
+        }
+    };
+    refused(&[
+        "is jco installed? run `npm install` in",
+        "or set PROMPTSCULPTOR_JCO",
+    ]);
 
     std::fs::write(project.join("package.json"), "{ not json").expect("write");
-    let out = build(&nothing);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("package.json is not valid JSON"),
-        "{}",
-        text(&out.stderr)
-    );
+    refused(&["package.json is not valid JSON"]);
 
     std::fs::write(project.join("package.json"), "{}").expect("write");
     std::fs::remove_file(project.join("app.js")).expect("remove");
-    let out = build(&nothing);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("has a package.json but no app.js or app.ts"),
-        "{}",
-        text(&out.stderr)
-    );
+    refused(&["has a package.json but no app.js or app.ts"]);
     assert!(!plugins.exists(), "nothing was installed");
 }
 
