@@ -260,7 +260,9 @@ pub struct Config {
     pub max_concurrent_plugins: u32,
     /// Calls of one plugin running at once: its share of the instance pool,
     /// so one slow or hostile plugin cannot take every slot. A call over it
-    /// answers 503 `plugin_busy` with `Retry-After` at once. Unset: half of
+    /// waits behind that plugin's own calls, holding no pool slot, and
+    /// answers 503 `plugin_busy` with `Retry-After` when its turn has not
+    /// come with a tenth of its deadline (at most 1 s) left. Unset: half of
     /// PROMPTSCULPTOR_MAX_CONCURRENT_PLUGINS (at least 1); capped at the pool size.
     #[arg(long, env = "PROMPTSCULPTOR_MAX_CONCURRENT_PER_PLUGIN", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrent_per_plugin: Option<u32>,

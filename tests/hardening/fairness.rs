@@ -139,12 +139,70 @@ async fn one_plugin_cannot_starve_the_others() {
         }
     }
     // The share (4) ran until the deadline; the others queued behind their
-    // own plugin's calls, holding no pool slot, and when their deadline
-    // passed without a turn they were told the plugin was busy. A few may
-    // have got a turn in the last milliseconds and timed out themselves.
+    // own plugin's calls, holding no pool slot, and were told the plugin was
+    // busy when their turn came with less than a tenth of their deadline
+    // left. Only one that arrived 0.6 s after the call ahead of it would
+    // still have had time to start and time out itself.
     assert!(timed_out >= 4, "its share ran: {timed_out} timed out");
     assert!(busy >= 8, "most never got a turn: {busy} busy");
     assert_eq!(busy + timed_out, 20);
+}
+
+/// A queued call whose turn comes with less than a tenth of its deadline
+/// left answers 503 `plugin_busy` instead of starting; one with more left
+/// starts. Share 1, deadline 6 s: B arrives 0.2 s after the holder A and C
+/// 1.2 s after it, so when A is cut at 6 s B has 0.2 s left (busy) and C
+/// 1.2 s (starts, runs to its own deadline: 504). Before the floor B
+/// started too and spent an instance on a 0.2 s 504, and so did every call
+/// behind it in a queue whose calls arrived milliseconds apart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turn_with_too_little_deadline_left_is_busy_not_started() {
+    let s = Arc::new(
+        Server::start(
+            Options::default()
+                .plugins(&["analyze", "remix", "create", "evil"])
+                .env("PROMPTSCULPTOR_MAX_CONCURRENT_PLUGINS", "8")
+                .env("PROMPTSCULPTOR_MAX_CONCURRENT_PER_PLUGIN", "1")
+                .env("PROMPTSCULPTOR_PLUGIN_TIMEOUT_SECS", "6"),
+        )
+        .await,
+    );
+    s.wait_ready().await;
+    let send = |s: &Arc<Server>| {
+        let s = Arc::clone(s);
+        tokio::spawn(async move {
+            let t = Instant::now();
+            let r = s.post("/api/v1/analyze", &holder()).await;
+            (r, t.elapsed())
+        })
+    };
+    let a = send(&s);
+    wait_until(Duration::from_secs(10), "the holder to arrive", || {
+        let s = Arc::clone(&s);
+        async move { in_flight(&s).await >= 1 }
+    })
+    .await;
+    let arrived = Instant::now();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let b = send(&s);
+    tokio::time::sleep_until((arrived + Duration::from_millis(1200)).into()).await;
+    let c = send(&s);
+
+    let (a, b, c) = (
+        a.await.expect("A"),
+        b.await.expect("B"),
+        c.await.expect("C"),
+    );
+    a.0.assert_error(504, "plugin_timeout");
+    let msg = b.0.assert_error(503, "plugin_busy");
+    assert!(
+        msg.contains("evil") && msg.contains("never started"),
+        "{msg}"
+    );
+    assert!(b.0.header("retry-after").is_some(), "Retry-After on 503");
+    // B waited for A's turn to end (about 5.8 s), not less.
+    assert!(b.1 >= Duration::from_secs(5), "B answered after {:?}", b.1);
+    c.0.assert_error(504, "plugin_timeout");
 }
 
 /// A valid plugin dropped into the folder while every request slot is held

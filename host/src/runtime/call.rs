@@ -130,7 +130,11 @@ impl Runtime {
     /// a legitimate burst (10,000 requests waiting on a slow LLM) still
     /// queues instead of failing. A call whose deadline passes before it
     /// got its share never ran: [`RuntimeError::Busy`] (503 with
-    /// `Retry-After`), not a timeout.
+    /// `Retry-After`), not a timeout. So is a call whose turn comes with
+    /// less than [`min_turn`] of its deadline left: behind a plugin whose
+    /// calls run to their deadline, each queued call would otherwise start
+    /// with the few milliseconds between its arrival and the one ahead's,
+    /// spend an instance and end 504 — a chain through the whole queue.
     async fn request_slots(
         &self,
         plugin: &Plugin,
@@ -159,6 +163,12 @@ impl Runtime {
             })?
             .map_err(|e| RuntimeError::Engine(e.to_string()))?;
         let remaining = deadline.saturating_sub(started.elapsed());
+        if remaining < min_turn(deadline) {
+            return Err(RuntimeError::Busy {
+                plugin: plugin.name.clone(),
+                limit,
+            });
+        }
         let slot = tokio::time::timeout(remaining, self.inner.permits.acquire())
             .await
             .map_err(|_| RuntimeError::Timeout {
@@ -230,6 +240,12 @@ impl Runtime {
             Ok(Ok(out)) => Ok((out, state.usage)),
         }
     }
+}
+
+/// The least of its deadline a queued call must have left when its turn
+/// comes to be started: a tenth, at most a second.
+fn min_turn(deadline: Duration) -> Duration {
+    (deadline / 10).min(Duration::from_secs(1))
 }
 
 /// The slots a running call holds; dropping it frees them.

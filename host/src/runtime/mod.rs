@@ -89,11 +89,12 @@ pub enum RuntimeError {
         message: String,
     },
     /// The plugin ran its whole share of the instance pool for as long as
-    /// this call could wait; the call never started.
+    /// this call could wait (until too little of its deadline was left to
+    /// be worth starting); the call never started.
     #[error(
         "plugin '{plugin}' was running {limit} calls at once, its share of the plugin \
-         slots (PROMPTSCULPTOR_MAX_CONCURRENT_PER_PLUGIN), until this call's deadline; \
-         it never started: retry shortly"
+         slots (PROMPTSCULPTOR_MAX_CONCURRENT_PER_PLUGIN), until too little of this \
+         call's deadline was left to start it; it never started: retry shortly"
     )]
     Busy {
         /// Plugin name.
