@@ -53,24 +53,43 @@ where
     }
 }
 
-/// Start `n` slot-holding evil calls; returns their handles and a counter
-/// of those that already answered.
-fn spawn_holders(
-    s: &Arc<Server>,
-    n: usize,
-) -> (Vec<tokio::task::JoinHandle<Resp>>, Arc<AtomicUsize>) {
-    let done = Arc::new(AtomicUsize::new(0));
-    let handles = (0..n)
-        .map(|_| {
-            let (s, done) = (Arc::clone(s), Arc::clone(&done));
-            tokio::spawn(async move {
-                let r = s.post("/api/v1/analyze", &holder()).await;
-                done.fetch_add(1, Ordering::SeqCst);
-                r
-            })
-        })
-        .collect();
-    (handles, done)
+/// A server with the evil plugin on a pool of `pool` request slots, a
+/// per-plugin share of `share` (unset: the default) and a plugin deadline
+/// of `timeout_secs`, ready.
+async fn holder_server(pool: u32, share: Option<u32>, timeout_secs: u64) -> Arc<Server> {
+    let mut opts = Options::default()
+        .plugins(&["analyze", "remix", "create", "evil"])
+        .env("PROMPTSCULPTOR_MAX_CONCURRENT_PLUGINS", &pool.to_string())
+        .env(
+            "PROMPTSCULPTOR_PLUGIN_TIMEOUT_SECS",
+            &timeout_secs.to_string(),
+        )
+        .env("RUST_LOG", "info");
+    if let Some(share) = share {
+        opts = opts.env(
+            "PROMPTSCULPTOR_MAX_CONCURRENT_PER_PLUGIN",
+            &share.to_string(),
+        );
+    }
+    let s = Arc::new(Server::start(opts).await);
+    s.wait_ready().await;
+    s
+}
+
+/// Start one slot-holding evil call.
+fn spawn_holder(s: &Arc<Server>) -> tokio::task::JoinHandle<Resp> {
+    let s = Arc::clone(s);
+    tokio::spawn(async move { s.post("/api/v1/analyze", &holder()).await })
+}
+
+/// Start `n` slot-holding evil calls.
+fn spawn_holders(s: &Arc<Server>, n: usize) -> Vec<tokio::task::JoinHandle<Resp>> {
+    (0..n).map(|_| spawn_holder(s)).collect()
+}
+
+/// How many of `holders` have answered.
+fn answered(holders: &[tokio::task::JoinHandle<Resp>]) -> usize {
+    holders.iter().filter(|h| h.is_finished()).count()
 }
 
 /// 20 concurrent calls to a plugin that holds its slot, on a pool of 8 with
@@ -80,26 +99,15 @@ fn spawn_holders(
 /// `plugin_busy` with `Retry-After` when their deadline passes unserved.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_plugin_cannot_starve_the_others() {
-    let s = Arc::new(
-        Server::start(
-            Options::default()
-                .plugins(&["analyze", "remix", "create", "evil"])
-                .env("PROMPTSCULPTOR_MAX_CONCURRENT_PLUGINS", "8")
-                .env("PROMPTSCULPTOR_MAX_CONCURRENT_PER_PLUGIN", "4")
-                .env("PROMPTSCULPTOR_PLUGIN_TIMEOUT_SECS", "6")
-                .env("RUST_LOG", "info"),
-        )
-        .await,
-    );
-    s.wait_ready().await;
+    let s = holder_server(8, Some(4), 6).await;
     // Warm-up: the first call of a debug build pays one-off costs.
     assert_eq!(s.post("/api/v1/analyze", &ordinary()).await.status, 200);
 
-    let (holders, done) = spawn_holders(&s, 20);
+    let holders = spawn_holders(&s, 20);
     // Every holder has either answered or is being served.
     wait_until(Duration::from_secs(10), "all 20 holders to arrive", || {
-        let (s, done) = (Arc::clone(&s), Arc::clone(&done));
-        async move { done.load(Ordering::SeqCst) as i64 + in_flight(&s).await >= 20 }
+        let (s, done) = (Arc::clone(&s), answered(&holders));
+        async move { done as i64 + in_flight(&s).await >= 20 }
     })
     .await;
 
@@ -157,26 +165,8 @@ async fn one_plugin_cannot_starve_the_others() {
 /// behind it in a queue whose calls arrived milliseconds apart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_turn_with_too_little_deadline_left_is_busy_not_started() {
-    let s = Arc::new(
-        Server::start(
-            Options::default()
-                .plugins(&["analyze", "remix", "create", "evil"])
-                .env("PROMPTSCULPTOR_MAX_CONCURRENT_PLUGINS", "8")
-                .env("PROMPTSCULPTOR_MAX_CONCURRENT_PER_PLUGIN", "1")
-                .env("PROMPTSCULPTOR_PLUGIN_TIMEOUT_SECS", "6"),
-        )
-        .await,
-    );
-    s.wait_ready().await;
-    let send = |s: &Arc<Server>| {
-        let s = Arc::clone(s);
-        tokio::spawn(async move {
-            let t = Instant::now();
-            let r = s.post("/api/v1/analyze", &holder()).await;
-            (r, t.elapsed())
-        })
-    };
-    let a = send(&s);
+    let s = holder_server(8, Some(1), 6).await;
+    let a = spawn_holder(&s);
     wait_until(Duration::from_secs(10), "the holder to arrive", || {
         let s = Arc::clone(&s);
         async move { in_flight(&s).await >= 1 }
@@ -184,25 +174,28 @@ async fn a_turn_with_too_little_deadline_left_is_busy_not_started() {
     .await;
     let arrived = Instant::now();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let b = send(&s);
+    let b_sent = Instant::now();
+    let b = spawn_holder(&s);
     tokio::time::sleep_until((arrived + Duration::from_millis(1200)).into()).await;
-    let c = send(&s);
+    let c = spawn_holder(&s);
 
-    let (a, b, c) = (
-        a.await.expect("A"),
-        b.await.expect("B"),
-        c.await.expect("C"),
-    );
-    a.0.assert_error(504, "plugin_timeout");
-    let msg = b.0.assert_error(503, "plugin_busy");
+    // B first, so its wait is measured when it answers.
+    let b = b.await.expect("B");
+    let b_waited = b_sent.elapsed();
+    let (a, c) = (a.await.expect("A"), c.await.expect("C"));
+    a.assert_error(504, "plugin_timeout");
+    let msg = b.assert_error(503, "plugin_busy");
     assert!(
         msg.contains("evil") && msg.contains("never started"),
         "{msg}"
     );
-    assert!(b.0.header("retry-after").is_some(), "Retry-After on 503");
+    assert!(b.header("retry-after").is_some(), "Retry-After on 503");
     // B waited for A's turn to end (about 5.8 s), not less.
-    assert!(b.1 >= Duration::from_secs(5), "B answered after {:?}", b.1);
-    c.0.assert_error(504, "plugin_timeout");
+    assert!(
+        b_waited >= Duration::from_secs(5),
+        "B answered after {b_waited:?}"
+    );
+    c.assert_error(504, "plugin_timeout");
 }
 
 /// A valid plugin dropped into the folder while every request slot is held
@@ -211,19 +204,8 @@ async fn a_turn_with_too_little_deadline_left_is_busy_not_started() {
 /// with "did not finish within 10 s".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plugin_loads_while_the_pool_is_full() {
-    let s = Arc::new(
-        Server::start(
-            Options::default()
-                .plugins(&["analyze", "remix", "create", "evil"])
-                .env("PROMPTSCULPTOR_MAX_CONCURRENT_PLUGINS", "4")
-                .env("PROMPTSCULPTOR_MAX_CONCURRENT_PER_PLUGIN", "4")
-                .env("PROMPTSCULPTOR_PLUGIN_TIMEOUT_SECS", "40")
-                .env("RUST_LOG", "info"),
-        )
-        .await,
-    );
-    s.wait_ready().await;
-    let (holders, done) = spawn_holders(&s, 4);
+    let s = holder_server(4, Some(4), 40).await;
+    let holders = spawn_holders(&s, 4);
     wait_until(Duration::from_secs(10), "4 holders in flight", || {
         let s = Arc::clone(&s);
         async move { in_flight(&s).await >= 4 }
@@ -253,7 +235,7 @@ async fn a_plugin_loads_while_the_pool_is_full() {
     };
     assert_eq!(row["status"], "ok", "loaded while the pool was full: {row}");
     // The pool really was full the whole time.
-    assert_eq!(done.load(Ordering::SeqCst), 0, "a holder ended early");
+    assert_eq!(answered(&holders), 0, "a holder ended early");
     assert!(in_flight(&s).await >= 4);
     eprintln!(
         "loaded in {:?} with every request slot held",
@@ -274,17 +256,7 @@ async fn measure_ordinary_latency_under_slot_holders() {
     const HOLDERS: usize = 80;
     const CLIENTS: usize = 4;
     const PER_CLIENT: usize = 5;
-    let s = Arc::new(
-        Server::start(
-            Options::default()
-                .plugins(&["analyze", "remix", "create", "evil"])
-                .env("PROMPTSCULPTOR_MAX_CONCURRENT_PLUGINS", "64")
-                .env("PROMPTSCULPTOR_PLUGIN_TIMEOUT_SECS", "10")
-                .env("RUST_LOG", "info"),
-        )
-        .await,
-    );
-    s.wait_ready().await;
+    let s = holder_server(64, None, 10).await;
     for _ in 0..10 {
         s.post("/api/v1/analyze", &ordinary()).await;
     }
